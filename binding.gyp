@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "caffe_lrp",
+      "sources": ["<!@(node -e \"require('fs').readFileSync('native/sources.txt','utf8').split('\\n').filter(l=>/^[^#].*\\.cc$/.test(l)).forEach(l=>console.log(l))\")"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native",
+        "/usr/include/x86_64-linux-gnu/openblas-pthread",
+        "/usr/include/aarch64-linux-gnu/openblas-pthread"
+      ],
+      "libraries": ["-lopenblas"],
+      "library_dirs": [
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread",
+        "/usr/lib/aarch64-linux-gnu/openblas-pthread"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-Wall", "-Wextra"]
+    }
+  ]
+}

@@ -1,0 +1,18 @@
+// Module entry: exports the NativeNet class, the supported layer list and the sgemm probe.
+#include <napi.h>
+
+#include "engine/layer.h"
+#include "net_wrap.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeNet", caffe_lrp::NativeNet::Define(env));
+  exports.Set("supportedLayerTypes", Napi::String::New(env, caffe_lrp::SupportedLayerTypes()));
+  exports.Set("sgemmGflops", Napi::Function::New(env, caffe_lrp::SgemmGflops));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(caffe_lrp, Init)

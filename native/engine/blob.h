@@ -1,0 +1,49 @@
+// Blob: a float32 tensor with Caffe's row-major N x C x H x W layout and two arrays:
+// `data` (forward values) and `diff` (relevance or gradient during a backward pass).
+#pragma once
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "engine/shape.h"
+
+namespace caffe_lrp {
+
+class Blob {
+ public:
+  explicit Blob(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const { return name_; }
+  const Shape& shape() const { return shape_; }
+  int64_t shape(int axis) const { return shape_[CanonicalAxis(axis, shape_.size(), "blob '" + name_ + "'")]; }
+  size_t rank() const { return shape_.size(); }
+  int64_t count() const { return static_cast<int64_t>(data_.size()); }
+  int64_t num() const { return shape_.empty() ? 1 : shape_[0]; }
+  // Elements per image (everything after axis 0).
+  int64_t per_image() const { return shape_.empty() ? 1 : count() / shape_[0]; }
+  int64_t CountFrom(int axis) const { return CountRange(shape_, axis, shape_.size()); }
+  int64_t CountTo(int axis) const { return CountRange(shape_, 0, axis); }
+
+  void Reshape(const Shape& shape) {
+    int64_t n = Count(shape);
+    shape_ = shape;
+    data_.assign(static_cast<size_t>(n), 0.0f);
+    diff_.assign(static_cast<size_t>(n), 0.0f);
+  }
+
+  float* data() { return data_.data(); }
+  const float* data() const { return data_.data(); }
+  float* diff() { return diff_.data(); }
+  const float* diff() const { return diff_.data(); }
+  void ZeroDiff() { std::fill(diff_.begin(), diff_.end(), 0.0f); }
+
+ private:
+  std::string name_;
+  Shape shape_;
+  std::vector<float> data_;
+  std::vector<float> diff_;
+};
+
+using Blobs = std::vector<Blob*>;
+
+}  // namespace caffe_lrp

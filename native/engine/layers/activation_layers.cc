@@ -1,0 +1,147 @@
+#include "engine/layers/activation_layers.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace caffe_lrp {
+
+void ElementwiseLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule&, Workspace&) {
+  std::copy(top[0]->diff(), top[0]->diff() + top[0]->count(), bottom[0]->diff());
+}
+
+ReLULayer::ReLULayer(const LayerDef& def) : ElementwiseLayer(def) {
+  slope_ = static_cast<float>(def.Number("negativeSlope", 0.0));
+}
+
+void ReLULayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) y[i] = x[i] > 0 ? x[i] : slope_ * x[i];
+}
+
+void ReLULayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  const float* g = top[0]->diff();
+  float* gx = bottom[0]->diff();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) gx[i] = x[i] > 0 ? g[i] : slope_ * g[i];
+}
+
+void ReLULayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) {
+  const float* r = top[0]->diff();
+  const float* x = bottom[0]->data();
+  float* rx = bottom[0]->diff();
+  const int64_t n = bottom[0]->count();
+  switch (rule.relu) {
+    case ReluRule::kIdentity: return ElementwiseLayer::BackwardRelevance(bottom, top, rule, ws);
+    case ReluRule::kRectify:
+      for (int64_t i = 0; i < n; ++i) rx[i] = std::max(r[i], 0.0f);
+      return;
+    case ReluRule::kGuided:
+      for (int64_t i = 0; i < n; ++i) rx[i] = x[i] > 0 ? std::max(r[i], 0.0f) : 0.0f;
+      return;
+  }
+}
+
+PReLULayer::PReLULayer(const LayerDef& def) : ElementwiseLayer(def) { shared_ = def.Bool("channelShared", false); }
+
+void PReLULayer::CheckWeights() const { ExpectBlobCount(1); }
+
+void PReLULayer::Reshape(const Blobs& bottom, const Blobs& top) {
+  const Blob& b = *bottom[0];
+  if (b.rank() < 2) Fail("input '" + b.name() + "' needs a channel axis");
+  channels_ = b.shape(1);
+  inner_ = b.CountFrom(2);
+  const int64_t slopes = Count(def_.blobs[0].shape);
+  if (shared_ ? slopes != 1 : slopes != channels_)
+    Fail("slope blob has " + std::to_string(slopes) + " values for " + std::to_string(channels_) + " channels");
+  top[0]->Reshape(b.shape());
+}
+
+float PReLULayer::SlopeOf(int64_t channel) const { return def_.blobs[0].data[shared_ ? 0 : channel]; }
+
+void PReLULayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) {
+    const float a = SlopeOf((i / inner_) % channels_);
+    y[i] = x[i] > 0 ? x[i] : a * x[i];
+  }
+}
+
+void PReLULayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  const float* g = top[0]->diff();
+  float* gx = bottom[0]->diff();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) gx[i] = x[i] > 0 ? g[i] : SlopeOf((i / inner_) % channels_) * g[i];
+}
+
+void TanHLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) y[i] = std::tanh(x[i]);
+}
+
+void TanHLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* y = top[0]->data();
+  const float* g = top[0]->diff();
+  float* gx = bottom[0]->diff();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) gx[i] = g[i] * (1.0f - y[i] * y[i]);
+}
+
+void SigmoidLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+}
+
+void SigmoidLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* y = top[0]->data();
+  const float* g = top[0]->diff();
+  float* gx = bottom[0]->diff();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) gx[i] = g[i] * y[i] * (1.0f - y[i]);
+}
+
+void AbsValLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) y[i] = std::fabs(x[i]);
+}
+
+void AbsValLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  const float* g = top[0]->diff();
+  float* gx = bottom[0]->diff();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) gx[i] = x[i] > 0 ? g[i] : (x[i] < 0 ? -g[i] : 0.0f);
+}
+
+PowerLayer::PowerLayer(const LayerDef& def) : ElementwiseLayer(def) {
+  power_ = static_cast<float>(def.Number("power", 1.0));
+  scale_ = static_cast<float>(def.Number("scale", 1.0));
+  shift_ = static_cast<float>(def.Number("shift", 0.0));
+}
+
+void PowerLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  float* y = top[0]->data();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) y[i] = std::pow(shift_ + scale_ * x[i], power_);
+}
+
+void PowerLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const float* x = bottom[0]->data();
+  const float* g = top[0]->diff();
+  float* gx = bottom[0]->diff();
+  for (int64_t i = 0; i < bottom[0]->count(); ++i) {
+    const float d = power_ == 1.0f ? scale_ : power_ * scale_ * std::pow(shift_ + scale_ * x[i], power_ - 1.0f);
+    gx[i] = g[i] * d;
+  }
+}
+
+void DropoutLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  std::copy(bottom[0]->data(), bottom[0]->data() + bottom[0]->count(), top[0]->data());
+}
+
+void DropoutLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  std::copy(top[0]->diff(), top[0]->diff() + top[0]->count(), bottom[0]->diff());
+}
+
+}  // namespace caffe_lrp

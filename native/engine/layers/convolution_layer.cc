@@ -1,0 +1,129 @@
+#include "engine/layers/convolution_layer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/relevance/linear_rules.h"
+
+namespace caffe_lrp {
+
+ConvolutionLayer::ConvolutionLayer(const LayerDef& def) : Layer(def) {
+  num_output_ = def.Int("numOutput");
+  group_ = def.Int("group", 1);
+  bias_term_ = def.Bool("biasTerm", true);
+  auto k = def.Pair("kernel"), s = def.Pair("stride"), p = def.Pair("pad");
+  auto d = def.Has("dilation") ? def.Pair("dilation") : std::make_pair(1, 1);
+  if (def.Int("axis", 1) != 1) Fail("only axis 1 (channels) is supported");
+  if (num_output_ <= 0) Fail("num_output must be positive");
+  if (group_ <= 0 || num_output_ % group_ != 0) Fail("group must divide num_output");
+  if (k.first <= 0 || k.second <= 0) Fail("kernel size must be positive");
+  if (s.first <= 0 || s.second <= 0) Fail("stride must be positive");
+  if (p.first < 0 || p.second < 0) Fail("pad must not be negative");
+  if (d.first <= 0 || d.second <= 0) Fail("dilation must be positive");
+  geom_.kernel_h = k.first; geom_.kernel_w = k.second;
+  geom_.stride_h = s.first; geom_.stride_w = s.second;
+  geom_.pad_h = p.first; geom_.pad_w = p.second;
+  geom_.dilation_h = d.first; geom_.dilation_w = d.second;
+}
+
+void ConvolutionLayer::CheckWeights() const {
+  ExpectBlobCount(bias_term_ ? 2 : 1);
+  const Shape& w = def_.blobs[0].shape;
+  if (w.size() != 4 || w[0] != num_output_ || w[2] != geom_.kernel_h || w[3] != geom_.kernel_w)
+    Fail("weight blob has shape " + ShapeString(w) + ", expected " + std::to_string(num_output_) + "x(C/group)x" +
+         std::to_string(geom_.kernel_h) + "x" + std::to_string(geom_.kernel_w));
+  if (bias_term_) ExpectBlobShape(1, {num_output_});
+}
+
+void ConvolutionLayer::Reshape(const Blobs& bottom, const Blobs& top) {
+  const Blob& b = *bottom[0];
+  if (b.rank() != 4) Fail("input '" + b.name() + "' must be 4-D (N x C x H x W), got " + ShapeString(b.shape()));
+  geom_.channels = b.shape(1); geom_.height = b.shape(2); geom_.width = b.shape(3);
+  if (geom_.channels % group_ != 0) Fail("group " + std::to_string(group_) + " does not divide the " + std::to_string(geom_.channels) + " input channels");
+  const int64_t cg = geom_.channels / group_;
+  if (def_.blobs[0].shape[1] != cg)
+    Fail("weights expect " + std::to_string(def_.blobs[0].shape[1]) + " channels per group but the input has " + std::to_string(cg));
+  const int64_t ext_h = geom_.dilation_h * (geom_.kernel_h - 1) + 1, ext_w = geom_.dilation_w * (geom_.kernel_w - 1) + 1;
+  if (geom_.height + 2 * geom_.pad_h < ext_h || geom_.width + 2 * geom_.pad_w < ext_w)
+    Fail("kernel " + std::to_string(ext_h) + "x" + std::to_string(ext_w) + " is larger than the padded input " +
+         std::to_string(geom_.height + 2 * geom_.pad_h) + "x" + std::to_string(geom_.width + 2 * geom_.pad_w));
+  geom_.out_h = (geom_.height + 2 * geom_.pad_h - ext_h) / geom_.stride_h + 1;
+  geom_.out_w = (geom_.width + 2 * geom_.pad_w - ext_w) / geom_.stride_w + 1;
+  top[0]->Reshape({b.num(), num_output_, geom_.out_h, geom_.out_w});
+}
+
+float* ConvolutionLayer::BatchColumns(const Blob& bottom, Workspace& ws, int slot) const {
+  const int64_t n = bottom.num(), p = geom_.positions(), taps = geom_.taps();
+  float* cols = ws.Get(slot, static_cast<size_t>(taps * n * p));
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
+  for (int64_t i = 0; i < n; ++i) Im2Col(bottom.data() + i * image_size, geom_, cols + i * p, n * p);
+  return cols;
+}
+
+void ConvolutionLayer::ScatterColumns(const float* cols, Blob& bottom) const {
+  const int64_t n = bottom.num(), p = geom_.positions();
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
+  bottom.ZeroDiff();
+  for (int64_t i = 0; i < n; ++i) Col2Im(cols + i * p, n * p, geom_, bottom.diff() + i * image_size);
+}
+
+void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) {
+  const int64_t n = bottom[0]->num(), p = geom_.positions(), np = n * p;
+  const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
+  const float* cols = BatchColumns(*bottom[0], ws, 0);
+  float* out = ws.Get(1, static_cast<size_t>(num_output_ * np));
+  const float* w = def_.blobs[0].data.data();
+  for (int g = 0; g < group_; ++g)
+    Gemm(false, false, mg, np, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * np, np, 0.0f, out + g * mg * np, np);
+  if (bias_term_) {
+    const float* b = def_.blobs[1].data.data();
+    for (int64_t j = 0; j < num_output_; ++j) {
+      float* row = out + j * np;
+      for (int64_t q = 0; q < np; ++q) row[q] += b[j];
+    }
+  }
+  ChannelMajorToBatch(out, n, num_output_, p, top[0]->data());
+}
+
+void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) {
+  const int64_t n = bottom[0]->num(), p = geom_.positions(), np = n * p;
+  const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
+  float* g = ws.Get(1, static_cast<size_t>(num_output_ * np));
+  BatchToChannelMajor(top[0]->diff(), n, num_output_, p, g);
+  float* cols = ws.Get(0, static_cast<size_t>(geom_.taps() * np));
+  const float* w = def_.blobs[0].data.data();
+  for (int grp = 0; grp < group_; ++grp)
+    Gemm(true, false, kg, np, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * np, np, 0.0f, cols + grp * kg * np, np);
+  ScatterColumns(cols, *bottom[0]);
+}
+
+void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) {
+  const int64_t n = bottom[0]->num(), p = geom_.positions(), np = n * p;
+  const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
+  const float* cols = BatchColumns(*bottom[0], ws, 0);
+  float* zr = ws.Get(1, static_cast<size_t>(2 * num_output_ * np));  // [Z; R], channel-major
+  float* z = zr;
+  float* r = zr + num_output_ * np;
+  BatchToChannelMajor(top[0]->data(), n, num_output_, p, z);
+  BatchToChannelMajor(top[0]->diff(), n, num_output_, p, r);
+  float* rcols = ws.Get(2, static_cast<size_t>(geom_.taps() * np));
+  const float* w = def_.blobs[0].data.data();
+  const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
+  for (int g = 0; g < group_; ++g) {
+    LinearProblem lp;
+    lp.m = mg; lp.k = kg; lp.p = np;
+    lp.w = w + g * mg * kg;
+    lp.x = cols + g * kg * np;
+    lp.z = z + g * mg * np;
+    // The original's alpha-beta reads group 0's biases for every group (compat only).
+    const bool group0_bias = rule.compat_group_bias && rule.linear == LinearRule::kAlphaBeta;
+    lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
+    lp.r = r + g * mg * np;
+    lp.rx = rcols + g * kg * np;
+    lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
+    ApplyLinearRule(rule, lp, ws);
+  }
+  ScatterColumns(rcols, *bottom[0]);
+}
+
+}  // namespace caffe_lrp

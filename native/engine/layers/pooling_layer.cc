@@ -1,0 +1,155 @@
+#include "engine/layers/pooling_layer.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+namespace caffe_lrp {
+
+PoolingLayer::PoolingLayer(const LayerDef& def) : Layer(def) {
+  const std::string pool = def.String("pool", "MAX");
+  if (pool == "STOCHASTIC") Fail("STOCHASTIC pooling is not supported (MAX and AVE are)");
+  if (pool != "MAX" && pool != "AVE") Fail("unknown pooling method '" + pool + "'");
+  is_max_ = pool == "MAX";
+  global_ = def.Bool("globalPooling", false);
+  ceil_mode_ = def.String("roundMode", "CEIL") != "FLOOR";
+  auto k = global_ && !def.Has("kernel") ? std::make_pair(1, 1) : def.Pair("kernel");
+  auto s = def.Has("stride") ? def.Pair("stride") : std::make_pair(1, 1);
+  auto p = def.Has("pad") ? def.Pair("pad") : std::make_pair(0, 0);
+  kh_ = k.first; kw_ = k.second; sh_ = s.first; sw_ = s.second; ph_ = p.first; pw_ = p.second;
+  if (!global_ && (kh_ <= 0 || kw_ <= 0)) Fail("kernel size must be positive");
+  if (sh_ <= 0 || sw_ <= 0) Fail("stride must be positive");
+  if (ph_ < 0 || pw_ < 0) Fail("pad must not be negative");
+  if (!global_ && (ph_ >= kh_ || pw_ >= kw_)) Fail("pad must be smaller than the kernel");
+}
+
+void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
+  const Blob& b = *bottom[0];
+  if (b.rank() != 4) Fail("input '" + b.name() + "' must be 4-D (N x C x H x W), got " + ShapeString(b.shape()));
+  channels_ = b.shape(1); height_ = b.shape(2); width_ = b.shape(3);
+  if (global_) {
+    kh_ = height_; kw_ = width_; sh_ = sw_ = 1; ph_ = pw_ = 0;
+  }
+  if (height_ + 2 * ph_ < kh_ || width_ + 2 * pw_ < kw_)
+    Fail("kernel " + std::to_string(kh_) + "x" + std::to_string(kw_) + " is larger than the padded input " +
+         std::to_string(height_ + 2 * ph_) + "x" + std::to_string(width_ + 2 * pw_));
+  auto out_size = [&](int64_t in, int64_t k, int64_t s) {
+    const double steps = static_cast<double>(in - k) / static_cast<double>(s);
+    return static_cast<int64_t>(ceil_mode_ ? std::ceil(steps) : std::floor(steps)) + 1;
+  };
+  out_h_ = out_size(height_ + 2 * ph_, kh_, sh_);
+  out_w_ = out_size(width_ + 2 * pw_, kw_, sw_);
+  // Caffe: the last window must start inside the image (or its left/top padding).
+  if (ph_ > 0 || pw_ > 0) {
+    if ((out_h_ - 1) * sh_ >= height_ + ph_) --out_h_;
+    if ((out_w_ - 1) * sw_ >= width_ + pw_) --out_w_;
+  }
+  top[0]->Reshape({b.num(), channels_, out_h_, out_w_});
+  argmax_.assign(is_max_ ? static_cast<size_t>(top[0]->count()) : 0, -1);
+}
+
+PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
+  Window w{};
+  int64_t h0 = ph * sh_ - ph_, w0 = pw * sw_ - pw_;
+  // AVE divides by the window size clipped to the padded input, before clipping to the image.
+  int64_t h1 = std::min(h0 + kh_, height_ + ph_), w1 = std::min(w0 + kw_, width_ + pw_);
+  w.divisor = (h1 - h0) * (w1 - w0);
+  w.h0 = std::max<int64_t>(h0, 0); w.w0 = std::max<int64_t>(w0, 0);
+  w.h1 = std::min(h1, height_); w.w1 = std::min(w1, width_);
+  return w;
+}
+
+void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* x = bottom[0]->data() + pl * in_plane;
+    float* y = top[0]->data() + pl * out_plane;
+    for (int64_t oh = 0; oh < out_h_; ++oh) {
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const Window w = WindowAt(oh, ow);
+        const int64_t o = oh * out_w_ + ow;
+        if (is_max_) {
+          float best = -FLT_MAX;
+          int64_t arg = -1;
+          for (int64_t h = w.h0; h < w.h1; ++h)
+            for (int64_t c = w.w0; c < w.w1; ++c)
+              if (x[h * width_ + c] > best) { best = x[h * width_ + c]; arg = h * width_ + c; }  // ties: first
+          y[o] = best;
+          argmax_[pl * out_plane + o] = arg;
+        } else {
+          float sum = 0;
+          for (int64_t h = w.h0; h < w.h1; ++h)
+            for (int64_t c = w.w0; c < w.w1; ++c) sum += x[h * width_ + c];
+          y[o] = sum / static_cast<float>(w.divisor);
+        }
+      }
+    }
+  }
+}
+
+void PoolingLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
+  bottom[0]->ZeroDiff();
+  const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    float* gx = bottom[0]->diff() + pl * in_plane;
+    const float* gy = top[0]->diff() + pl * out_plane;
+    for (int64_t oh = 0; oh < out_h_; ++oh)
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const int64_t o = oh * out_w_ + ow;
+        if (is_max_) {
+          const int64_t arg = argmax_[pl * out_plane + o];
+          if (arg >= 0) gx[arg] += gy[o];
+        } else {
+          const Window w = WindowAt(oh, ow);
+          const float share = gy[o] / static_cast<float>(w.divisor);
+          for (int64_t h = w.h0; h < w.h1; ++h)
+            for (int64_t c = w.w0; c < w.w1; ++c) gx[h * width_ + c] += share;
+        }
+      }
+  }
+}
+
+// R_i += R_out * x_i / S over the window, S = sum of the window's inputs; for |S| < 1e-6
+// the original adds the activations themselves (R_i += x_i) and drops R_out.
+void PoolingLayer::ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const {
+  const int64_t planes = bottom.num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* x = bottom.data() + pl * in_plane;
+    const float* r = top.diff() + pl * out_plane;
+    float* out = rx + pl * in_plane;
+    for (int64_t oh = 0; oh < out_h_; ++oh)
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const Window w = WindowAt(oh, ow);
+        float sum = 0;
+        for (int64_t h = w.h0; h < w.h1; ++h)
+          for (int64_t c = w.w0; c < w.w1; ++c) sum += x[h * width_ + c];
+        const float ro = r[oh * out_w_ + ow];
+        const bool degenerate = std::fabs(sum) < 1e-6f;
+        for (int64_t h = w.h0; h < w.h1; ++h)
+          for (int64_t c = w.w0; c < w.w1; ++c) {
+            const float xi = x[h * width_ + c];
+            out[h * width_ + c] += degenerate ? xi : ro * xi / sum;
+          }
+      }
+  }
+}
+
+void PoolingLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace&) {
+  if (is_max_ && rule.pool == PoolRule::kWinnerTakeAll) {
+    bottom[0]->ZeroDiff();
+    const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      float* rx = bottom[0]->diff() + pl * in_plane;
+      const float* r = top[0]->diff() + pl * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) {
+        const int64_t arg = argmax_[pl * out_plane + o];
+        if (arg >= 0) rx[arg] += r[o];
+      }
+    }
+    return;
+  }
+  bottom[0]->ZeroDiff();
+  ProportionalRelevance(*bottom[0], *top[0], bottom[0]->diff());
+}
+
+}  // namespace caffe_lrp

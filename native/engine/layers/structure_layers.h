@@ -1,0 +1,103 @@
+// Layers that move values without arithmetic: Split, Concat, Slice, Flatten, Reshape,
+// Permute, plus Softmax (whose relevance rule in the original returns its probabilities).
+// Their gradient and relevance passes are the inverse data movement.
+#pragma once
+#include <vector>
+
+#include "engine/layer.h"
+
+namespace caffe_lrp {
+
+// One bottom copied to several tops; backward sums the tops' diffs.
+class SplitLayer : public Layer {
+ public:
+  using Layer::Layer;
+  int ExactTops() const override { return -1; }
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+  void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+};
+
+// Concat and Slice are mirror images: Concat joins bottoms along an axis, Slice cuts a
+// bottom into tops. Both move contiguous chunks; `parts` are the blobs being joined/cut.
+class ConcatLayer : public Layer {
+ public:
+  explicit ConcatLayer(const LayerDef& def);
+  int ExactBottoms() const override { return -1; }
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+  void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+
+ private:
+  int axis_param_;
+  int axis_ = 1;
+};
+
+class SliceLayer : public Layer {
+ public:
+  explicit SliceLayer(const LayerDef& def);
+  int ExactTops() const override { return -1; }
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+  void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+
+ private:
+  int axis_param_;
+  int axis_ = 1;
+  std::vector<int> slice_points_;
+};
+
+// Flatten and Reshape change the shape only: data and diffs are copied unchanged.
+class ReshapeLikeLayer : public Layer {
+ public:
+  using Layer::Layer;
+  void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+};
+
+class FlattenLayer : public ReshapeLikeLayer {
+ public:
+  using ReshapeLikeLayer::ReshapeLikeLayer;
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+};
+
+class ReshapeLayer : public ReshapeLikeLayer {
+ public:
+  using ReshapeLikeLayer::ReshapeLikeLayer;
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+};
+
+// Axis permutation (SSD fork's Permute layer).
+class PermuteLayer : public Layer {
+ public:
+  explicit PermuteLayer(const LayerDef& def);
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+  void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+
+ private:
+  // For each top element, the index of its bottom element.
+  std::vector<int64_t> source_;
+  std::vector<int> order_;
+};
+
+class SoftmaxLayer : public Layer {
+ public:
+  explicit SoftmaxLayer(const LayerDef& def);
+  void Reshape(const Blobs& bottom, const Blobs& top) override;
+  void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
+  // As the original: the relevance below a Softmax is its output (the probabilities).
+  void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+
+ private:
+  int axis_param_;
+  int64_t outer_ = 0, channels_ = 0, inner_ = 0;
+};
+
+}  // namespace caffe_lrp

@@ -1,0 +1,127 @@
+#include "engine/math.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+namespace caffe_lrp {
+
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    // BLAS leaves C untouched for k == 0 only when beta == 1; make the meaning explicit.
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
+  const int64_t oh = g.out_h, ow = g.out_w;
+  const bool plain = g.kernel_h == 1 && g.kernel_w == 1 && g.pad_h == 0 && g.pad_w == 0 && g.stride_h == 1 &&
+                     g.stride_w == 1;
+  if (plain) {  // 1x1 fast path: the matrix is the image itself
+    for (int64_t c = 0; c < g.channels; ++c)
+      std::memcpy(col + c * ld, image + c * g.height * g.width, sizeof(float) * g.height * g.width);
+    return;
+  }
+  int64_t row = 0;
+  for (int64_t c = 0; c < g.channels; ++c) {
+    const float* plane = image + c * g.height * g.width;
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw, ++row) {
+        float* out = col + row * ld;
+        for (int64_t y = 0; y < oh; ++y) {
+          const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
+          float* o = out + y * ow;
+          if (iy < 0 || iy >= g.height) {
+            std::fill(o, o + ow, 0.0f);
+            continue;
+          }
+          const float* src = plane + iy * g.width;
+          const int64_t off = kw * g.dilation_w - g.pad_w;
+          if (g.stride_w == 1) {
+            // Valid x range: 0 <= x + off < width, clamped to the output row.
+            const int64_t x0 = std::min(std::max<int64_t>(0, -off), ow);
+            const int64_t x1 = std::min(std::max(x0, g.width - off), ow);
+            std::fill(o, o + x0, 0.0f);
+            if (x1 > x0) std::memcpy(o + x0, src + x0 + off, sizeof(float) * (x1 - x0));
+            std::fill(o + x1, o + ow, 0.0f);
+          } else {
+            for (int64_t x = 0; x < ow; ++x) {
+              const int64_t ix = x * g.stride_w + off;
+              o[x] = (ix >= 0 && ix < g.width) ? src[ix] : 0.0f;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
+  const int64_t oh = g.out_h, ow = g.out_w;
+  int64_t row = 0;
+  for (int64_t c = 0; c < g.channels; ++c) {
+    float* plane = image + c * g.height * g.width;
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw, ++row) {
+        const float* in = col + row * ld;
+        for (int64_t y = 0; y < oh; ++y) {
+          const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
+          if (iy < 0 || iy >= g.height) continue;
+          float* dst = plane + iy * g.width;
+          const float* src = in + y * ow;
+          const int64_t off = kw * g.dilation_w - g.pad_w;
+          for (int64_t x = 0; x < ow; ++x) {
+            const int64_t ix = x * g.stride_w + off;
+            if (ix >= 0 && ix < g.width) dst[ix] += src[x];
+          }
+        }
+      }
+    }
+  }
+}
+
+void BatchToChannelMajor(const float* src, int64_t n, int64_t c, int64_t p, float* dst) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      std::memcpy(dst + ch * n * p + i * p, src + (i * c + ch) * p, sizeof(float) * p);
+}
+
+void ChannelMajorToBatch(const float* src, int64_t n, int64_t c, int64_t p, float* dst) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      std::memcpy(dst + (i * c + ch) * p, src + ch * n * p + i * p, sizeof(float) * p);
+}
+
+void Transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock)
+    for (int64_t c0 = 0; c0 < cols; c0 += kBlock)
+      for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
+double MeasureSgemmGflops(int size, int repeats) {
+  const int64_t n = size;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n, 0.0f);
+  Gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);  // warm-up
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    Gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * n * n * n / s / 1e9);
+  }
+  return best;
+}
+
+}  // namespace caffe_lrp

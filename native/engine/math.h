@@ -1,0 +1,37 @@
+// Dense kernels the layers share: sgemm through OpenBLAS, im2col/col2im over a whole
+// batch, and layout changes between Caffe's N x C x P blobs and C x (N*P) matrices.
+#pragma once
+#include <cstdint>
+
+namespace caffe_lrp {
+
+// C = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T.
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+struct ConvGeometry {
+  int64_t channels, height, width;        // input
+  int64_t kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h, dilation_w;
+  int64_t out_h, out_w;                   // output
+  int64_t taps() const { return channels * kernel_h * kernel_w; }
+  int64_t positions() const { return out_h * out_w; }
+};
+
+// Writes the im2col matrix of one image (taps x positions) into `col`, whose rows have
+// length `ld` (ld = batch * positions for a batch matrix; the image's block starts at col).
+void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld);
+// Adds column entries back onto their image pixels (padding taps are dropped). `image`
+// must be zeroed by the caller when it should not accumulate.
+void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image);
+
+// src: N x C x P (Caffe blob)  <->  dst: C x (N*P) (one row per channel, images side by side).
+void BatchToChannelMajor(const float* src, int64_t n, int64_t c, int64_t p, float* dst);
+void ChannelMajorToBatch(const float* src, int64_t n, int64_t c, int64_t p, float* dst);
+// Out-of-place transpose of a rows x cols row-major matrix.
+void Transpose(const float* src, int64_t rows, int64_t cols, float* dst);
+
+// Largest sgemm rate this process reaches through the same OpenBLAS (GFLOP/s), for the
+// benchmarks' "fraction of sgemm rate" figures.
+double MeasureSgemmGflops(int size, int repeats);
+
+}  // namespace caffe_lrp

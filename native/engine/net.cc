@@ -1,0 +1,185 @@
+#include "engine/net.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+namespace caffe_lrp {
+namespace {
+
+size_t IndexOf(const std::vector<std::unique_ptr<Blob>>& storage, const Blob* b) {
+  for (size_t i = 0; i < storage.size(); ++i)
+    if (storage[i].get() == b) return i;
+  throw EngineError("internal: unknown blob");
+}
+
+double SumOf(const float* v, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += v[i];
+  return s;
+}
+
+}  // namespace
+
+Net::Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layers) {
+  if (inputs.empty()) throw EngineError("the net declares no input");
+  std::unordered_map<std::string, Blob*> current;
+  auto make_blob = [&](const std::string& name) {
+    blob_storage_.push_back(std::make_unique<Blob>(name));
+    return blob_storage_.back().get();
+  };
+  for (const InputDef& in : inputs) {
+    if (current.count(in.name)) throw EngineError("input '" + in.name + "' is declared twice");
+    if (in.shape.empty()) throw EngineError("input '" + in.name + "' has no shape");
+    Count(in.shape);  // validates positivity and size
+    Blob* b = make_blob(in.name);
+    b->Reshape(in.shape);
+    inputs_.push_back(b);
+    current[in.name] = b;
+  }
+  for (const LayerDef& def : layers) {
+    layers_.push_back(CreateLayer(def));
+    Blobs bottoms, tops;
+    for (const std::string& name : def.bottoms) {
+      auto it = current.find(name);
+      if (it == current.end()) throw EngineError(def.Where() + ": bottom blob '" + name + "' is not produced by any earlier layer or input");
+      bottoms.push_back(it->second);
+    }
+    // Every top is a new blob, also for in-place layers: the previous version keeps the
+    // values the rules of lower layers need.
+    for (const std::string& name : def.tops) tops.push_back(current[name] = make_blob(name));
+    bottoms_.push_back(bottoms);
+    tops_.push_back(tops);
+  }
+  consumer_.assign(blob_storage_.size(), -1);
+  for (size_t i = 0; i < layers_.size(); ++i)
+    for (Blob* b : bottoms_[i]) {
+      int& c = consumer_[IndexOf(blob_storage_, b)];
+      if (c >= 0)
+        throw EngineError(layers[i].Where() + ": blob '" + b->name() + "' is also consumed by layer '" + layers[c].name +
+                          "'; a blob feeding several layers needs a Split layer (loadNetSpec inserts them)");
+      c = static_cast<int>(i);
+    }
+  for (auto& kv : current) latest_.emplace_back(kv.first, kv.second);
+  Reshape(inputs_[0]->num());
+}
+
+std::vector<Blob*> Net::outputs() const {
+  std::vector<Blob*> out;
+  for (size_t i = inputs_.size(); i < blob_storage_.size(); ++i)
+    if (consumer_[i] < 0) out.push_back(blob_storage_[i].get());
+  return out;
+}
+
+Blob* Net::FindBlob(const std::string& name) const {
+  for (const auto& kv : latest_)
+    if (kv.first == name) return kv.second;
+  return nullptr;
+}
+
+void Net::Reshape(int64_t batch) {
+  if (batch <= 0) throw EngineError("batch size must be positive, got " + std::to_string(batch));
+  forward_done_ = false;
+  for (Blob* in : inputs_) {
+    Shape s = in->shape();
+    s[0] = batch;
+    in->Reshape(s);
+  }
+  // Refuse absurd sizes before allocating: sum up what the layers will need.
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Reshape(bottoms_[i], tops_[i]);
+  batch_ = batch;
+}
+
+void Net::SetInput(size_t index, const float* data, int64_t count) {
+  if (index >= inputs_.size()) throw EngineError("the net has " + std::to_string(inputs_.size()) + " input(s), not " + std::to_string(index + 1));
+  Blob* in = inputs_[index];
+  if (count != in->count())
+    throw EngineError("input '" + in->name() + "' needs " + std::to_string(in->count()) + " values (" + ShapeString(in->shape()) +
+                      "), got " + std::to_string(count));
+  std::copy(data, data + count, in->data());
+  forward_done_ = false;
+}
+
+void Net::Forward() {
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Forward(bottoms_[i], tops_[i], ws_);
+  forward_done_ = true;
+}
+
+void Net::ZeroUnreachedDiffs(const BackwardRequest& r) {
+  // A top whose consumer is not visited receives no relevance from above: make it zero
+  // instead of whatever an earlier call left there.
+  for (int i = r.end; i <= r.start; ++i)
+    for (Blob* t : tops_[i]) {
+      const int c = consumer_[IndexOf(blob_storage_, t)];
+      if (i == r.start || c < 0 || c > r.start) t->ZeroDiff();
+    }
+}
+
+void Net::Seed(const BackwardRequest& r) {
+  const Blobs& tops = tops_[r.start];
+  if (r.seeds.classes.size() > static_cast<size_t>(batch_))
+    throw EngineError("got class lists for " + std::to_string(r.seeds.classes.size()) + " images but the batch holds " + std::to_string(batch_));
+  for (Blob* t : tops) {
+    const int64_t per_image = t->per_image();
+    for (size_t n = 0; n < r.seeds.classes.size(); ++n) {
+      const std::vector<int64_t>& cls = r.seeds.classes[n];
+      const bool explicit_values = n < r.seeds.values.size() && !r.seeds.values[n].empty();
+      if (explicit_values && r.seeds.values[n].size() != cls.size())
+        throw EngineError("image " + std::to_string(n) + ": " + std::to_string(cls.size()) + " classes but " +
+                          std::to_string(r.seeds.values[n].size()) + " seed values");
+      for (size_t k = 0; k < cls.size(); ++k) {
+        if (cls[k] < 0 || cls[k] >= per_image)
+          throw EngineError("class index " + std::to_string(cls[k]) + " is out of range: layer '" + layers_[r.start]->name() +
+                            "' has " + std::to_string(per_image) + " outputs per image");
+        const int64_t at = static_cast<int64_t>(n) * per_image + cls[k];
+        t->diff()[at] = explicit_values ? r.seeds.values[n][k] : t->data()[at];
+      }
+    }
+  }
+}
+
+BackwardResult Net::Backward(const BackwardRequest& r) {
+  if (!forward_done_) throw EngineError("no forward pass on the current input: run forward() before a backward pass");
+  const int n_layers = num_layers();
+  if (r.start < 0 || r.start >= n_layers)
+    throw EngineError("start layer index " + std::to_string(r.start) + " is outside the net (0.." + std::to_string(n_layers - 1) + ")");
+  if (r.end < 0 || r.end > r.start)
+    throw EngineError("first layer index " + std::to_string(r.end) + " must be between 0 and the start layer index " + std::to_string(r.start));
+  if (!r.gradient && r.rules.size() != static_cast<size_t>(n_layers))
+    throw EngineError("internal: expected one rule per layer");
+  ZeroUnreachedDiffs(r);
+  Seed(r);
+  BackwardResult result;
+  for (int i = r.start; i >= r.end; --i) {
+    Layer& layer = *layers_[i];
+    if (r.gradient) layer.BackwardGradient(bottoms_[i], tops_[i], ws_);
+    else layer.BackwardRelevance(bottoms_[i], tops_[i], r.rules[i], ws_);
+    if (r.conservation) {
+      LayerConservation lc{i, std::vector<double>(batch_, 0.0), std::vector<double>(batch_, 0.0)};
+      for (int64_t n = 0; n < batch_; ++n) {
+        for (Blob* t : tops_[i]) lc.in[n] += SumOf(t->diff() + n * t->per_image(), t->per_image());
+        for (Blob* b : bottoms_[i]) lc.out[n] += SumOf(b->diff() + n * b->per_image(), b->per_image());
+      }
+      result.conservation.push_back(std::move(lc));
+    }
+  }
+  const Blob& out = *bottoms_[r.end][0];
+  result.shape = out.shape();
+  result.data.assign(out.diff(), out.diff() + out.count());
+  return result;
+}
+
+std::vector<std::string> Net::NonFiniteWeights() const {
+  std::vector<std::string> names;
+  for (const auto& l : layers_) {
+    bool bad = false;
+    for (const WeightBlob& b : l->def().blobs)
+      for (float v : b.data)
+        if (!std::isfinite(v)) { bad = true; break; }
+    if (bad) names.push_back(l->name());
+  }
+  return names;
+}
+
+}  // namespace caffe_lrp

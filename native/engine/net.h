@@ -1,0 +1,87 @@
+// Net: the layers of a NetSpec in Caffe's order, their blobs, and the three passes:
+// forward, the relevance walk (a LayerRule per layer, from the start layer down to the
+// first layer) and the gradient walk. In-place layers get a fresh blob internally, so
+// the forward values every rule needs (z before an in-place ReLU) stay available.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/blob.h"
+#include "engine/layer.h"
+
+namespace caffe_lrp {
+
+struct InputDef {
+  std::string name;
+  Shape shape;
+};
+
+// Seeds of the backward walk: for image n, top element classes[n][k] of the start layer
+// gets values[n][k] (or, when values is empty, its own forward value: the class logit).
+struct Seeds {
+  std::vector<std::vector<int64_t>> classes;
+  std::vector<std::vector<float>> values;
+};
+
+struct BackwardRequest {
+  int start = 0;       // highest layer visited (seeded at its tops)
+  int end = 0;         // lowest layer visited; the result is the relevance of its bottom 0
+  bool gradient = false;
+  bool conservation = false;
+  std::vector<LayerRule> rules;  // indexed by layer; ignored for the gradient walk
+  Seeds seeds;
+};
+
+struct LayerConservation {
+  int index;
+  std::vector<double> in;   // per image: sum of relevance on the layer's tops
+  std::vector<double> out;  // per image: sum of relevance on its bottoms
+};
+
+struct BackwardResult {
+  Shape shape;               // shape of the result blob (N x ...)
+  std::vector<float> data;   // its diff
+  std::vector<LayerConservation> conservation;
+};
+
+class Net {
+ public:
+  Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layers);
+
+  int num_layers() const { return static_cast<int>(layers_.size()); }
+  const Layer& layer(int i) const { return *layers_[i]; }
+  const Blobs& tops(int i) const { return tops_[i]; }
+  const Blobs& bottoms(int i) const { return bottoms_[i]; }
+  const std::vector<Blob*>& inputs() const { return inputs_; }
+  // Blobs no layer consumes (the net's outputs), in order of production.
+  std::vector<Blob*> outputs() const;
+  // The latest version of a named blob (after all in-place layers).
+  Blob* FindBlob(const std::string& name) const;
+
+  int64_t batch() const { return batch_; }
+  void Reshape(int64_t batch);
+  // Copies one input (count must equal the input blob's count).
+  void SetInput(size_t index, const float* data, int64_t count);
+  void Forward();
+  BackwardResult Backward(const BackwardRequest& request);
+  // Names of layers with NaN or Inf among their learned values.
+  std::vector<std::string> NonFiniteWeights() const;
+  void ReleaseScratch() { ws_.Release(); }
+
+ private:
+  void Seed(const BackwardRequest& request);
+  void ZeroUnreachedDiffs(const BackwardRequest& request);
+
+  std::vector<std::unique_ptr<Blob>> blob_storage_;
+  std::vector<Blob*> inputs_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Blobs> bottoms_, tops_;
+  std::vector<int> consumer_;  // per blob (index in blob_storage_): consuming layer, -1 if none
+  std::vector<std::pair<std::string, Blob*>> latest_;  // name -> latest version
+  int64_t batch_ = 0;
+  bool forward_done_ = false;
+  Workspace ws_;
+};
+
+}  // namespace caffe_lrp

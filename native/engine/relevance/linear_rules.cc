@@ -1,0 +1,218 @@
+#include "engine/relevance/linear_rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/math.h"
+
+namespace caffe_lrp {
+namespace {
+
+// Workspace slots used here (the calling layer owns slots 0-2 for its X/Z/R matrices).
+constexpr int kSlotA = 3, kSlotB = 4, kSlotC = 5;
+
+// Z = W X + b, when the layer could not hand us its forward output.
+const float* ForwardOutput(const LinearProblem& lp, float* buffer) {
+  if (lp.z) return lp.z;
+  Gemm(false, false, lp.m, lp.p, lp.k, 1.0f, lp.w, lp.k, lp.x, lp.p, 0.0f, buffer, lp.p);
+  if (lp.bias)
+    for (int64_t j = 0; j < lp.m; ++j)
+      for (int64_t q = 0; q < lp.p; ++q) buffer[j * lp.p + q] += lp.bias[j];
+  return buffer;
+}
+
+void Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+  const int64_t mp = lp.m * lp.p;
+  float* s = ws.Get(kSlotA, mp);
+  const float* z = ForwardOutput(lp, ws.Get(kSlotB, lp.z ? 0 : mp));
+  for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], rule.epsilon);
+  Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
+  const int64_t kp = lp.k * lp.p;
+  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
+}
+
+void Transposed(const LinearProblem& lp) {
+  Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, lp.r, lp.p, 0.0f, lp.rx, lp.p);
+}
+
+void WSquare(const LinearProblem& lp, Workspace& ws) {
+  float* v = ws.Get(kSlotA, lp.m * lp.k);
+  for (int64_t j = 0; j < lp.m; ++j) {
+    const float* wr = lp.w + j * lp.k;
+    float* vr = v + j * lp.k;
+    float sum = 0;
+    for (int64_t i = 0; i < lp.k; ++i) sum += wr[i] * wr[i];
+    const float inv = sum != 0.0f ? 1.0f / sum : 0.0f;  // rows with no weight contribute 0
+    for (int64_t i = 0; i < lp.k; ++i) vr[i] = wr[i] * wr[i] * inv;
+  }
+  Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, v, lp.k, lp.r, lp.p, 0.0f, lp.rx, lp.p);
+}
+
+void Flat(const LinearProblem& lp) {
+  // Every input of column q receives sum_j R_jq / divisor: no matrix product needed.
+  std::vector<float> col_sum(static_cast<size_t>(lp.p), 0.0f);
+  for (int64_t j = 0; j < lp.m; ++j)
+    for (int64_t q = 0; q < lp.p; ++q) col_sum[q] += lp.r[j * lp.p + q];
+  const float inv = static_cast<float>(1.0 / lp.flat_divisor);
+  for (int64_t q = 0; q < lp.p; ++q) col_sum[q] *= inv;
+  for (int64_t i = 0; i < lp.k; ++i) std::copy(col_sum.begin(), col_sum.end(), lp.rx + i * lp.p);
+}
+
+// Alpha-beta with the bias in the denominators only (biastreatmenttype 0):
+//   Z+ = sum_i (x_i w_ij)+ + b_j+,  Z- = sum_i (x_i w_ij)- + b_j-
+//   R_i = sum_j x_i w_ij [alpha (.)+ R_j / Z+ - beta (.)- R_j / Z-]
+// computed with W+ / W- products only (no K x M x P contribution tensor). For x >= 0,
+// (x w)+ = x w+; for x < 0, (x w)+ = x w-. Quotients are 0 unless Z+ > 0 / Z- < 0.
+void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+  const int64_t m = lp.m, k = lp.k, p = lp.p;
+  const float beta = rule.beta;
+  const float alpha = 1.0f + beta;
+  const bool with_beta = beta != 0.0f;
+  const bool mixed_sign = std::any_of(lp.x, lp.x + k * p, [](float v) { return v < 0; });
+  const int64_t parts = with_beta ? 2 : 1;  // rows of the stacked [W+; W-]
+
+  // Stacked weights: rows [W+; W-] (parts*m x k).
+  float* wpm = ws.Get(kSlotA, parts * m * k);
+  for (int64_t i = 0; i < m * k; ++i) {
+    wpm[i] = std::max(lp.w[i], 0.0f);
+    if (with_beta) wpm[m * k + i] = std::min(lp.w[i], 0.0f);
+  }
+  // zs = [Z+; Z-] (parts*m x p).
+  float* zs = ws.Get(kSlotB, 2 * m * p);
+  float* g = nullptr;
+  if (!mixed_sign) {
+    Gemm(false, false, parts * m, p, k, 1.0f, wpm, k, lp.x, p, 0.0f, zs, p);
+  } else {
+    // x = x+ + x-:  Z+ = W+ x+ + W- x-,  Z- = W- x+ + W+ x-.
+    float* xs = ws.Get(kSlotC, 2 * k * p);
+    for (int64_t i = 0; i < k * p; ++i) {
+      xs[i] = std::max(lp.x[i], 0.0f);
+      xs[k * p + i] = std::min(lp.x[i], 0.0f);
+    }
+    std::vector<float> wneg(static_cast<size_t>(m * k));
+    for (int64_t i = 0; i < m * k; ++i) wneg[i] = std::min(lp.w[i], 0.0f);
+    Gemm(false, false, m, p, k, 1.0f, wpm, k, xs, p, 0.0f, zs, p);                 // W+ x+
+    Gemm(false, false, m, p, k, 1.0f, wneg.data(), k, xs + k * p, p, 1.0f, zs, p);  // + W- x-
+    if (with_beta) {
+      Gemm(false, false, m, p, k, 1.0f, wneg.data(), k, xs, p, 0.0f, zs + m * p, p);   // W- x+
+      Gemm(false, false, m, p, k, 1.0f, wpm, k, xs + k * p, p, 1.0f, zs + m * p, p);  // + W+ x-
+    }
+  }
+  // zs becomes the scaled quotients S = [alpha R / Z+; -beta R / Z-].
+  for (int64_t j = 0; j < m; ++j) {
+    const float bp = lp.bias ? std::max(lp.bias[j], 0.0f) : 0.0f;
+    const float bn = lp.bias ? std::min(lp.bias[j], 0.0f) : 0.0f;
+    for (int64_t q = 0; q < p; ++q) {
+      const int64_t i = j * p + q;
+      const float zp = zs[i] + bp;
+      zs[i] = zp > 0 ? alpha * lp.r[i] / zp : 0.0f;
+      if (with_beta) {
+        const float zn = zs[m * p + i] + bn;
+        zs[m * p + i] = zn < 0 ? -beta * lp.r[i] / zn : 0.0f;
+      }
+    }
+  }
+  // Positive inputs: [W+; W-]^T S.
+  Gemm(true, false, k, p, parts * m, 1.0f, wpm, k, zs, p, 0.0f, lp.rx, p);
+  if (!mixed_sign) {
+    for (int64_t i = 0; i < k * p; ++i) lp.rx[i] *= lp.x[i];
+    return;
+  }
+  // Negative inputs: [W-; W+]^T S (the roles of W+ and W- swap).
+  g = ws.Get(kSlotC, 2 * k * p) + 0;  // reuse: xs is no longer needed after this point
+  std::vector<float> wswap(static_cast<size_t>(parts * m * k));
+  for (int64_t i = 0; i < m * k; ++i) {
+    wswap[i] = std::min(lp.w[i], 0.0f);
+    if (with_beta) wswap[m * k + i] = std::max(lp.w[i], 0.0f);
+  }
+  Gemm(true, false, k, p, parts * m, 1.0f, wswap.data(), k, zs, p, 0.0f, g, p);
+  for (int64_t i = 0; i < k * p; ++i) {
+    const float x = lp.x[i];
+    lp.rx[i] = x >= 0 ? x * lp.rx[i] : x * g[i];
+  }
+}
+
+// Alpha-beta with the bias spread over the K inputs (biastreatmenttype 1):
+// z'_ij = x_i w_ij + b_j / K. The positive/negative parts of z' do not factor into W+/W-
+// products, so this runs explicit loops over (column, output, input).
+void AlphaBetaSpreadBias(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+  const int64_t m = lp.m, k = lp.k, p = lp.p;
+  const float beta = rule.beta, alpha = 1.0f + beta;
+  float* xt = ws.Get(kSlotA, k * p);   // X^T: p x k, so each column is contiguous
+  float* rt = ws.Get(kSlotB, k * p);   // Rx^T accumulator
+  Transpose(lp.x, k, p, xt);
+  std::fill(rt, rt + k * p, 0.0f);
+  for (int64_t q = 0; q < p; ++q) {
+    const float* xq = xt + q * k;
+    float* rq = rt + q * k;
+    for (int64_t j = 0; j < m; ++j) {
+      const float* wj = lp.w + j * k;
+      const float bk = lp.bias ? lp.bias[j] / static_cast<float>(k) : 0.0f;
+      float zp = 0, zn = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const float z = xq[i] * wj[i] + bk;
+        if (z > 0) zp += z; else zn += z;
+      }
+      const float r = lp.r[j * p + q];
+      const float sp = zp > 0 ? alpha * r / zp : 0.0f;
+      const float sn = (zn < 0 && beta != 0.0f) ? -beta * r / zn : 0.0f;
+      if (sp == 0.0f && sn == 0.0f) continue;
+      for (int64_t i = 0; i < k; ++i) {
+        const float z = xq[i] * wj[i] + bk;
+        rq[i] += z > 0 ? z * sp : z * sn;
+      }
+    }
+  }
+  Transpose(rt, p, k, lp.rx);
+}
+
+}  // namespace
+
+void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+  switch (rule.linear) {
+    case LinearRule::kEpsilon: return Epsilon(rule, lp, ws);
+    case LinearRule::kAlphaBeta:
+      if (rule.beta < 0) throw EngineError("alpha-beta rule: beta must be >= 0");
+      if (rule.bias_treatment == 1 && lp.bias) return AlphaBetaSpreadBias(rule, lp, ws);
+      return AlphaBeta(rule, lp, ws);
+    case LinearRule::kFlat: return Flat(lp);
+    case LinearRule::kWSquare: return WSquare(lp, ws);
+    case LinearRule::kTranspose: return Transposed(lp);
+  }
+  throw EngineError("unknown linear rule");
+}
+
+void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp) {
+  const float beta = rule.beta, alpha = 1.0f + beta;
+  for (int64_t o = 0; o < dp.outer; ++o) {
+    for (int64_t ch = 0; ch < dp.channels; ++ch) {
+      const float a = dp.a ? dp.a[ch] : 1.0f;
+      const float c = dp.c ? dp.c[ch] : 0.0f;
+      const int64_t base = (o * dp.channels + ch) * dp.inner;
+      for (int64_t t = 0; t < dp.inner; ++t) {
+        const int64_t i = base + t;
+        const float r = dp.r[i];
+        const float contrib = a * dp.x[i];  // the single input's share of z
+        float out = 0;
+        switch (rule.linear) {
+          case LinearRule::kEpsilon: out = contrib * EpsilonQuotient(r, dp.z[i], rule.epsilon); break;
+          case LinearRule::kAlphaBeta: {
+            const float zp = std::max(contrib, 0.0f) + std::max(c, 0.0f);
+            const float zn = std::min(contrib, 0.0f) + std::min(c, 0.0f);
+            if (contrib > 0 && zp > 0) out = alpha * contrib * r / zp;
+            else if (contrib < 0 && zn < 0) out = -beta * contrib * r / zn;
+            break;
+          }
+          case LinearRule::kFlat:
+          case LinearRule::kWSquare: out = a != 0.0f ? r : 0.0f; break;  // one input per output
+          case LinearRule::kTranspose: out = a * r; break;
+        }
+        dp.rx[i] = out;
+      }
+    }
+  }
+}
+
+}  // namespace caffe_lrp

@@ -1,0 +1,56 @@
+// The relevance rules for linear layers, written once over dense matrices so that
+// Convolution (per group, im2col columns of the whole batch) and InnerProduct (one column
+// per image) share them. All matrices are row-major float32.
+//
+//   W  M x K   weights (M outputs, K inputs/taps)
+//   X  K x P   inputs, one column per output position (conv) or image (inner product)
+//   Z  M x P   forward outputs including the bias (may be null: then computed here)
+//   b  M       bias (may be null)
+//   R  M x P   relevance of the outputs
+//   Rx K x P   relevance of the inputs (overwritten)
+#pragma once
+#include <cstdint>
+
+#include "engine/relevance/layer_rule.h"
+#include "engine/workspace.h"
+
+namespace caffe_lrp {
+
+struct LinearProblem {
+  int64_t m = 0, k = 0, p = 0;
+  const float* w = nullptr;
+  const float* x = nullptr;
+  const float* z = nullptr;
+  const float* bias = nullptr;
+  const float* r = nullptr;
+  float* rx = nullptr;
+  // Flat rule: each input receives sum_j R_j / flat_divisor.
+  double flat_divisor = 1;
+};
+
+void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws);
+
+// Elementwise affine maps y_i = a_i x_i + c_i (BatchNorm, Scale, Bias, one input per
+// output): the same rule kinds, specialised to a diagonal W. `a` and `c` are indexed
+// through `channel_of(i)`: i / inner % channels.
+struct DiagonalProblem {
+  int64_t outer = 0, channels = 0, inner = 0;
+  const float* a = nullptr;  // per channel (null: 1)
+  const float* c = nullptr;  // per channel (null: 0)
+  const float* x = nullptr;
+  const float* z = nullptr;  // forward output
+  const float* r = nullptr;
+  float* rx = nullptr;
+};
+
+void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp);
+
+// The epsilon stabiliser of the original: z > 0 -> z + eps, z < 0 -> z - eps, and for
+// z == 0 the relevance passes undivided (returns R).
+inline float EpsilonQuotient(float r, float z, float eps) {
+  if (z > 0) return r / (z + eps);
+  if (z < 0) return r / (z - eps);
+  return r;
+}
+
+}  // namespace caffe_lrp
