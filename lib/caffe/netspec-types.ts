@@ -110,6 +110,12 @@ export interface LayerSpec {
   blobs: BlobData[];
   /** 1-based line of the layer in its prototxt, when it came from text (for error messages). */
   line?: number;
+  /** Output shapes as lib/caffe infers them (absent when a shape is unknown, e.g. after an unknown layer type). */
+  topShapes?: number[][];
+  /** For pass-through (unnormalised) types: the Caffe *_param field `params` came from. */
+  rawParamName?: string;
+  /** True for the Split layers that Caffe (and lib/caffe) insert automatically; not written back to prototxts. */
+  inserted?: boolean;
 }
 
 export interface NetSpec {
@@ -118,4 +124,8 @@ export interface NetSpec {
   layers: LayerSpec[];
   /** Where the definition came from (for error messages). */
   source?: string;
+  /** False when the spec was built from a prototxt alone (every layer's blobs are []). */
+  weightsLoaded?: boolean;
+  /** Where the weights came from (for error messages). */
+  weightsSource?: string;
 }

@@ -1,0 +1,94 @@
+/**
+ * Loads the compiled engine (build-cmake/ from cmake-js, or build/ from node-gyp) and
+ * describes its interface. Everything here is internal: the public API is lib/net.ts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { NetSpec } from './caffe/netspec-types';
+
+export interface NativeLayerInfo {
+  index: number;
+  name: string;
+  type: string;
+  bottoms: string[];
+  tops: string[];
+  topShapes: number[][];
+}
+
+export interface NativeRule {
+  linear?: 'epsilon' | 'alphabeta' | 'flat' | 'wsquare' | 'transpose';
+  epsilon?: number;
+  beta?: number;
+  biasTreatment?: number;
+  pool?: 'wta' | 'proportional';
+  lrn?: 'identity' | 'taylor';
+  relu?: 'identity' | 'rectify' | 'guided';
+  compatGroupBias?: boolean;
+  flatOverDepth?: boolean;
+}
+
+export interface NativeBackwardOptions {
+  start: number;
+  end: number;
+  gradient?: boolean;
+  conservation?: boolean;
+  rules?: NativeRule[];
+  classes: number[][];
+  values?: (number[] | undefined)[];
+}
+
+export interface NativeBackwardResult {
+  shape: number[];
+  data: Float32Array;
+  conservation?: { index: number; in: number[]; out: number[] }[];
+}
+
+export interface NativeBlob { name: string; shape: number[]; data: Float32Array }
+
+export interface NativeNetInstance {
+  layers(): NativeLayerInfo[];
+  inputs(): { name: string; shape: number[] }[];
+  outputs(): { name: string; shape: number[] }[];
+  reshape(batch: number): void;
+  forward(inputs: Float32Array[]): Promise<NativeBlob[]>;
+  backward(options: NativeBackwardOptions): Promise<NativeBackwardResult>;
+  blobData(name: string): { shape: number[]; data: Float32Array; diff: Float32Array };
+  nonFiniteWeights(): string[];
+  dispose(): void;
+}
+
+export interface NativeModule {
+  NativeNet: new (spec: NetSpec) => NativeNetInstance;
+  supportedLayerTypes: string;
+  sgemmGflops(size?: number, repeats?: number): number;
+}
+
+let cached: NativeModule | undefined;
+
+function projectRoot(): string {
+  // lib/ (ts-jest) or dist/lib/ (compiled)
+  for (const up of ['..', '../..']) {
+    const candidate = path.resolve(__dirname, up);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+  }
+  return path.resolve(__dirname, '..');
+}
+
+export function loadNative(): NativeModule {
+  if (cached) return cached;
+  const root = projectRoot();
+  const override = process.env.CAFFE_LRP_NATIVE;
+  const candidates = override
+    ? [override]
+    : ['build-cmake/Release/caffe_lrp.node', 'build/Release/caffe_lrp.node', 'build-cmake/Debug/caffe_lrp.node'].map((p) =>
+        path.join(root, p),
+      );
+  for (const file of candidates) {
+    if (fs.existsSync(file)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      cached = require(file) as NativeModule;
+      return cached;
+    }
+  }
+  throw new Error(`caffe-lrp: the native engine is not built (looked for ${candidates.join(', ')}); run 'npm run setup'`);
+}

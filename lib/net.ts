@@ -1,0 +1,286 @@
+/**
+ * The Node API: a loaded Caffe net that runs forward passes and explains its decisions.
+ * All heavy work runs on libuv's thread pool; calls on one Net are queued so that the
+ * forward/backward pairs of concurrent callers never interleave; different Nets run in
+ * parallel. Results are fresh arrays owned by the caller.
+ */
+import { CaffeLrpError } from './errors';
+import { loadNative, type NativeLayerInfo, type NativeNetInstance } from './native';
+import type { NetSpec } from './caffe/netspec-types';
+import { channelNorm, toHeatmaps, type Heatmap } from './heatmap';
+import { resolveOptions, type RelPropOptions, type ResolvedOptions } from './relevance/options';
+import { resolveStartLayer, rulesFor, usesGradient } from './relevance/policy';
+
+export interface LayerInfo {
+  index: number;
+  name: string;
+  type: string;
+  bottoms: string[];
+  tops: string[];
+  /** Shape of each top blob at the current batch size. */
+  outputShapes: number[][];
+}
+
+export interface LayerConservation {
+  index: number;
+  name: string;
+  type: string;
+  /** Per image: total relevance entering the layer (its tops) and leaving it (its bottoms). */
+  in: number[];
+  out: number[];
+}
+
+/** What to explain for one image: a class index, the top-1 class, or the top-5 (one composite map). */
+export type Target = number | number[] | 'top1' | 'top5';
+
+export interface ExplainOptions extends RelPropOptions {
+  /** One target for every image, or one per image. Default 'top1'. */
+  targets?: Target | Target[];
+}
+
+export interface Explanation {
+  scores: Float32Array[];
+  heatmaps: Heatmap[];
+  /** Classes that were seeded, per image. */
+  classes: number[][];
+  conservation?: LayerConservation[];
+}
+
+export interface RelevanceResult {
+  heatmaps: Heatmap[];
+  conservation?: LayerConservation[];
+}
+
+type Input = Float32Array | Float32Array[];
+
+export class Net {
+  private native: NativeNetInstance | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private activeImages = 0;
+  private forwardDone = false;
+  private lastScores: Float32Array[] = [];
+  private layerCache: LayerInfo[] | undefined;
+  /** Name of the blob whose values are the scores (Caffe's first net output). */
+  readonly scoresBlob: string;
+
+  /** Builds a net from a NetSpec (see loadNet() in lib/index.ts for files). Weights are copied once into native memory. */
+  constructor(readonly spec: NetSpec, options: { scoresBlob?: string } = {}) {
+    const { NativeNet } = loadNative();
+    try {
+      this.native = new NativeNet(spec);
+    } catch (e) {
+      throw new CaffeLrpError('SHAPE', (e as Error).message, { file: spec.source });
+    }
+    // Caffe lists a net's outputs by blob name (it keeps them in a sorted set).
+    const outputs = this.native.outputs().map((o) => o.name).sort();
+    if (options.scoresBlob !== undefined && !outputs.includes(options.scoresBlob))
+      throw new CaffeLrpError('OPTION', `option 'scoresBlob': '${options.scoresBlob}' is not an output of the net (outputs: ${outputs.join(', ')})`);
+    this.scoresBlob = options.scoresBlob ?? outputs[0];
+  }
+
+  private get live(): NativeNetInstance {
+    if (!this.native) throw new CaffeLrpError('STATE', 'this net has been disposed');
+    return this.native;
+  }
+
+  /** The layers in Caffe's internal order (after automatic Split insertion): the indices lastlayerindex etc. refer to. */
+  get layers(): LayerInfo[] {
+    if (!this.layerCache)
+      this.layerCache = this.live.layers().map((l: NativeLayerInfo) => ({
+        index: l.index, name: l.name, type: l.type, bottoms: l.bottoms, tops: l.tops, outputShapes: l.topShapes,
+      }));
+    return this.layerCache;
+  }
+
+  /** Shape of the (first) input blob, N x C x H x W. */
+  get inputShape(): number[] {
+    return this.live.inputs()[0].shape;
+  }
+
+  get batchSize(): number {
+    return this.inputShape[0];
+  }
+
+  /** Values per image of the scores blob (the number of classes for a classifier). */
+  get numClasses(): number {
+    const out = this.live.outputs().find((o) => o.name === this.scoresBlob);
+    if (!out) throw new CaffeLrpError('STATE', 'the net has no output blob');
+    return out.shape.slice(1).reduce((a, b) => a * b, 1);
+  }
+
+  /** Serialises calls on this net. */
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Changes the batch size (no weights are reloaded). */
+  reshape(batch: number): Promise<void> {
+    return this.enqueue(async () => this.reshapeNow(batch));
+  }
+
+  private reshapeNow(batch: number): void {
+    if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `batch size must be a positive integer, got ${batch}`);
+    this.live.reshape(batch);
+    this.layerCache = undefined;
+    this.forwardDone = false;
+  }
+
+  /**
+   * Runs the net on N images: one Float32Array of N x C x H x W values, or one C x H x W
+   * array per image. A batch larger than the net's grows it; a smaller one leaves the
+   * remaining slots zero. Resolves to the scores of each image.
+   */
+  forward(input: Input): Promise<Float32Array[]> {
+    return this.enqueue(() => this.forwardNow(input));
+  }
+
+  private async forwardNow(input: Input): Promise<Float32Array[]> {
+    const [n, c, h, w] = this.inputShape;
+    const perImage = c * h * w;
+    const images = Array.isArray(input) ? input : splitBatch(input, perImage);
+    if (images.length === 0) throw new CaffeLrpError('OPTION', 'forward: no input images');
+    images.forEach((img, i) => {
+      if (!(img instanceof Float32Array)) throw new CaffeLrpError('OPTION', `forward: image ${i} must be a Float32Array`);
+      if (img.length !== perImage)
+        throw new CaffeLrpError('SHAPE', `forward: image ${i} has ${img.length} values, the net expects ${c}x${h}x${w} = ${perImage}`);
+      for (let k = 0; k < img.length; ++k)
+        if (!Number.isFinite(img[k])) throw new CaffeLrpError('OPTION', `forward: image ${i} contains a non-finite value at index ${k}`);
+    });
+    if (this.live.inputs().length !== 1) throw new CaffeLrpError('UNSUPPORTED', 'forward: nets with several inputs are not supported by this call');
+    if (images.length > n) this.reshapeNow(images.length);
+    const batch = Math.max(n, images.length);
+    const blob = new Float32Array(batch * perImage); // unused slots stay zero, never stale
+    images.forEach((img, i) => blob.set(img, i * perImage));
+    this.forwardDone = false;
+    const outputs = await this.live.forward([blob]);
+    const scores = outputs.find((o) => o.name === this.scoresBlob) ?? outputs[0];
+    const per = scores.data.length / batch;
+    this.activeImages = images.length;
+    this.lastScores = images.map((_, i) => scores.data.slice(i * per, (i + 1) * per));
+    this.forwardDone = true;
+    return this.lastScores.map((s) => s.slice());
+  }
+
+  /** Forward values of a blob after the last forward pass (e.g. the class logits). */
+  blob(name: string): { shape: number[]; data: Float32Array } {
+    const b = this.live.blobData(name);
+    return { shape: b.shape, data: b.data };
+  }
+
+  /**
+   * Relevance of one image (image 0 of the last forward pass) for the classes in
+   * `classinds` (several classes: one composite map), like the original's
+   * Backward_Relevance. Formula types 11/99 use the gradient walk as the original's tools do.
+   */
+  backwardRelevance(classinds: number[], options: RelPropOptions): Promise<Heatmap> {
+    return this.enqueue(async () => (await this.relevanceNow([classinds], options, 1)).heatmaps[0]);
+  }
+
+  /** One class list per image of the last forward pass, like Backward_Relevance_multi. */
+  backwardRelevanceMulti(classindsPerImage: number[][], options: RelPropOptions): Promise<Heatmap[]> {
+    return this.enqueue(async () => (await this.relevanceNow(classindsPerImage, options, this.activeImages)).heatmaps);
+  }
+
+  /** As backwardRelevanceMulti, with the per-layer conservation report when options.conservation is set. */
+  relevance(classindsPerImage: number[][], options: RelPropOptions): Promise<RelevanceResult> {
+    return this.enqueue(() => this.relevanceNow(classindsPerImage, options, this.activeImages));
+  }
+
+  /** Forward and relevance as one atomic step: scores, chosen classes and heatmaps per image. */
+  explain(input: Input, options: ExplainOptions): Promise<Explanation> {
+    return this.enqueue(async () => {
+      const { targets, ...relOptions } = options ?? {};
+      const scores = await this.forwardNow(input);
+      const classes = scores.map((s, i) => chooseClasses(s, Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined), i));
+      const result = await this.relevanceNow(classes, relOptions, scores.length);
+      return { scores, classes, ...result };
+    });
+  }
+
+  private async relevanceNow(classes: number[][], options: RelPropOptions, expectedImages: number): Promise<RelevanceResult> {
+    const o = resolveOptions(options);
+    if (!this.forwardDone) throw new CaffeLrpError('STATE', 'no forward pass: call forward() (or use explain()) before a relevance pass');
+    if (!Array.isArray(classes) || classes.length !== expectedImages)
+      throw new CaffeLrpError('OPTION', `expected one class list for each of the ${expectedImages} image(s) of the last forward pass, got ${Array.isArray(classes) ? classes.length : typeof classes}`);
+    const layers = this.live.layers();
+    const start = resolveStartLayer(layers, o.lastlayerindex);
+    if (o.firstlayerindex > start)
+      throw new CaffeLrpError('OPTION', `option 'firstlayerindex': ${o.firstlayerindex} is above the start layer ${start} ('${layers[start].name}')`);
+    classes.forEach((list, i) => checkClasses(list, i, o, layers[start]));
+    const result = await this.live.backward({
+      start,
+      end: o.firstlayerindex,
+      gradient: usesGradient(o.formulaType),
+      conservation: o.conservation,
+      rules: usesGradient(o.formulaType) ? undefined : rulesFor(layers, o),
+      classes,
+      values: o.initRelevance === undefined ? undefined : classes.map((l) => l.map(() => o.initRelevance as number)),
+    });
+    const inputNames = new Set(this.live.inputs().map((i) => i.name));
+    const isNetInput = inputNames.has(layers[o.firstlayerindex].bottoms[0]);
+    let heatmaps = toHeatmaps(result.shape, result.data, classes.length, isNetInput);
+    if (o.formulaType === 99) heatmaps = heatmaps.map(channelNorm);
+    const conservation = result.conservation?.map((row) => ({
+      index: row.index, name: layers[row.index].name, type: layers[row.index].type,
+      in: row.in.slice(0, classes.length), out: row.out.slice(0, classes.length),
+    }));
+    return conservation ? { heatmaps, conservation } : { heatmaps };
+  }
+
+  /** Names of layers whose weights contain NaN or Inf (allowed, but worth knowing). */
+  nonFiniteWeights(): string[] {
+    return this.live.nonFiniteWeights();
+  }
+
+  /** Frees the native memory now (the garbage collector would too, later). Waits for running calls. */
+  async dispose(): Promise<void> {
+    await this.queue;
+    if (this.native) this.native.dispose();
+    this.native = undefined;
+  }
+
+  get disposed(): boolean {
+    return this.native === undefined;
+  }
+}
+
+function splitBatch(input: Float32Array, perImage: number): Float32Array[] {
+  if (!(input instanceof Float32Array)) throw new CaffeLrpError('OPTION', 'forward: input must be a Float32Array or an array of Float32Array');
+  if (input.length === 0 || input.length % perImage !== 0)
+    throw new CaffeLrpError('SHAPE', `forward: ${input.length} values are not a whole number of images of ${perImage} values`);
+  const out: Float32Array[] = [];
+  for (let i = 0; i < input.length; i += perImage) out.push(input.subarray(i, i + perImage));
+  return out;
+}
+
+function isClassList(t: unknown): boolean {
+  return Array.isArray(t) && t.every((v) => typeof v === 'number');
+}
+
+/** Class indices sorted by descending score (ties keep the lower index first). */
+export function rankClasses(scores: Float32Array): number[] {
+  return Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
+}
+
+function chooseClasses(scores: Float32Array, target: Target | undefined, image: number): number[] {
+  const t = target ?? 'top1';
+  if (t === 'top1') return rankClasses(scores).slice(0, 1);
+  if (t === 'top5') return rankClasses(scores).slice(0, Math.min(5, scores.length));
+  if (typeof t === 'number') return [t];
+  if (isClassList(t)) return t as number[];
+  throw new CaffeLrpError('OPTION', `target for image ${image} must be a class index, a list of indices, 'top1' or 'top5', got ${JSON.stringify(t)}`);
+}
+
+function checkClasses(list: number[], image: number, o: ResolvedOptions, start: NativeLayerInfo): void {
+  if (!Array.isArray(list)) throw new CaffeLrpError('OPTION', `classes for image ${image} must be an array of class indices`);
+  const perImage = start.topShapes[0].slice(1).reduce((a, b) => a * b, 1);
+  // numclasses bounds class indices where the start layer's outputs are the classes
+  // (lastlayerindex -1/-2); an explicit start layer is bounded by its own size.
+  const automatic = o.lastlayerindex < 0;
+  const limit = automatic && o.numclasses !== undefined ? Math.min(o.numclasses, perImage) : perImage;
+  for (const c of list)
+    if (!Number.isInteger(c) || c < 0 || c >= limit)
+      throw new CaffeLrpError('OPTION', `class index ${JSON.stringify(c)} for image ${image} is out of range: layer '${start.name}' has ${limit} outputs per image`);
+}

@@ -1,0 +1,160 @@
+/**
+ * The original's `relpropopts`, validated. Field names and defaults are those of the
+ * original C++ options class (behaviour spec §1), with two differences a user of the API
+ * needs: `firstlayerindex` defaults to 0 (the original's -1 is invalid) and rule names
+ * (contract §1) may stand in for formula type numbers.
+ */
+import { CaffeLrpError } from '../errors';
+
+export const FORMULA_TYPES = [0, 2, 11, 99, 26, 166, 54, 56, 58, 60, 100, 102, 104, 114] as const;
+export type FormulaType = (typeof FORMULA_TYPES)[number];
+
+export const RULE_NAMES: Record<string, FormulaType> = {
+  epsilon: 0,
+  alphabeta: 2,
+  gradient: 11,
+  sensitivity: 99,
+  deconv: 26,
+  guided_backprop: 166,
+  eps_n_flat: 54,
+  eps_n_wsquare: 56,
+  ab_n_flat: 58,
+  ab_n_wsquare: 60,
+  layer_dep: 100,
+  layer_dep_n_flat: 102,
+  layer_dep_n_wsquare: 104,
+  eps_n_ab: 114,
+};
+
+/** Formula types whose conv/fc rule below the aux threshold differs (they need the aux index). */
+export const NEEDS_AUX: ReadonlySet<number> = new Set([54, 56, 58, 60, 102, 104, 114]);
+
+/** Options accepted by backwardRelevance(), explain() and the demonstrators. */
+export interface RelPropOptions {
+  relpropformulatype?: number;
+  /** Rule name instead of a formula type number, e.g. 'epsilon', 'alphabeta', 'layer_dep'. */
+  rule?: string;
+  epsstab?: number;
+  alphabeta_beta?: number;
+  lastlayerindex?: number;
+  firstlayerindex?: number;
+  numclasses?: number;
+  auxiliaryvariable_maxlayerindexforflatdistinconv?: number;
+  codeexectype?: number;
+  lrn_forward_type?: number;
+  lrn_backward_type?: number;
+  maxpoolingtoavgpoolinginbackwardpass?: number;
+  biastreatmenttype?: number;
+  has_init_relevance?: boolean;
+  relevance_for_init?: number;
+  /** Reproduce the original's numbers where caffe-lrp fixes a defect (contract §1). */
+  compat?: boolean;
+  /** Return the per-layer conservation report. */
+  conservation?: boolean;
+}
+
+export interface ResolvedOptions {
+  formulaType: FormulaType;
+  epsstab: number;
+  beta: number;
+  lastlayerindex: number;
+  firstlayerindex: number;
+  numclasses?: number;
+  aux: number;
+  lrnBackwardType: number;
+  poolToAvg: boolean;
+  biasTreatment: number;
+  initRelevance?: number;
+  compat: boolean;
+  conservation: boolean;
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'relpropformulatype', 'rule', 'epsstab', 'alphabeta_beta', 'lastlayerindex', 'firstlayerindex', 'numclasses',
+  'auxiliaryvariable_maxlayerindexforflatdistinconv', 'codeexectype', 'lrn_forward_type', 'lrn_backward_type',
+  'maxpoolingtoavgpoolinginbackwardpass', 'biastreatmenttype', 'has_init_relevance', 'relevance_for_init', 'compat',
+  'conservation',
+]);
+
+function fail(field: string, message: string): never {
+  throw new CaffeLrpError('OPTION', `option '${field}': ${message}`);
+}
+
+function integer(o: Record<string, unknown>, field: string, fallback: number, allowed?: readonly number[]): number {
+  const v = o[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `must be an integer, got ${JSON.stringify(v)}`);
+  if (allowed && !allowed.includes(v)) fail(field, `must be one of ${allowed.join(', ')}, got ${v}`);
+  return v;
+}
+
+function finite(o: Record<string, unknown>, field: string, fallback: number): number {
+  const v = o[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `must be a finite number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(o: Record<string, unknown>, field: string): boolean {
+  const v = o[field];
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function resolveFormulaType(o: Record<string, unknown>): FormulaType {
+  const supported = `supported formula types: ${FORMULA_TYPES.join(', ')}; rule names: ${Object.keys(RULE_NAMES).join(', ')}`;
+  if (o.rule !== undefined) {
+    if (typeof o.rule !== 'string' || !(o.rule in RULE_NAMES)) fail('rule', `unknown rule ${JSON.stringify(o.rule)} (${supported})`);
+    const t = RULE_NAMES[o.rule];
+    if (o.relpropformulatype !== undefined && o.relpropformulatype !== t)
+      fail('rule', `'${o.rule}' is formula type ${t} but relpropformulatype is ${String(o.relpropformulatype)}`);
+    return t;
+  }
+  const t = o.relpropformulatype;
+  if (t === undefined) fail('relpropformulatype', `is required (${supported})`);
+  if (typeof t !== 'number' || !(FORMULA_TYPES as readonly number[]).includes(t)) {
+    const why = [6, 8, 18, 22].includes(t as number)
+      ? ' (types 6, 8, 18 and 22 are CaffeNet-specific hacks of the original and are not supported)'
+      : '';
+    fail('relpropformulatype', `unsupported value ${JSON.stringify(t)}${why}; ${supported}`);
+  }
+  return t as FormulaType;
+}
+
+export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptions {
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input)))
+    throw new CaffeLrpError('OPTION', 'options must be an object');
+  const o = (input ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (!KNOWN_KEYS.has(key)) fail(key, `unknown option (known: ${[...KNOWN_KEYS].join(', ')})`);
+  const formulaType = resolveFormulaType(o);
+  const beta = finite(o, 'alphabeta_beta', 0.1);
+  if (beta < 0) fail('alphabeta_beta', `must be >= 0 (alpha = 1 + beta), got ${beta}`);
+  const last = integer(o, 'lastlayerindex', -1);
+  if (last < -2) fail('lastlayerindex', `must be -1 (layer below the first Softmax), -2 (last InnerProduct) or a layer index, got ${last}`);
+  const first = integer(o, 'firstlayerindex', 0);
+  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
+  const aux = integer(o, 'auxiliaryvariable_maxlayerindexforflatdistinconv', -1);
+  if (NEEDS_AUX.has(formulaType) && aux < 0)
+    fail('auxiliaryvariable_maxlayerindexforflatdistinconv', `formula type ${formulaType} needs a layer index >= 0 (layers at or below it use the lower rule)`);
+  integer(o, 'codeexectype', -1, [-1, 0, 1]);
+  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
+  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
+  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
+  const hasInit = bool(o, 'has_init_relevance');
+  return {
+    formulaType,
+    epsstab: finite(o, 'epsstab', 1.0),
+    beta,
+    lastlayerindex: last,
+    firstlayerindex: first,
+    numclasses,
+    aux,
+    lrnBackwardType: integer(o, 'lrn_backward_type', -1, [-1, 0, 1]),
+    poolToAvg: integer(o, 'maxpoolingtoavgpoolinginbackwardpass', 0, [0, 1]) === 1,
+    biasTreatment: integer(o, 'biastreatmenttype', 0, [0, 1]),
+    initRelevance: hasInit ? finite(o, 'relevance_for_init', 1.0) : undefined,
+    compat: bool(o, 'compat'),
+    conservation: bool(o, 'conservation'),
+  };
+}
