@@ -1,6 +1,9 @@
 #include "engine/net.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <map>
 #include <unordered_map>
@@ -102,7 +105,14 @@ void Net::SetInput(size_t index, const float* data, int64_t count) {
 }
 
 void Net::Forward() {
-  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Forward(bottoms_[i], tops_[i], ws_);
+  static const bool profile = std::getenv("CAFFE_LRP_PROFILE") != nullptr;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    layers_[i]->Forward(bottoms_[i], tops_[i], ws_);
+    if (profile)
+      std::fprintf(stderr, "forward %-12s %8.3f ms\n", layers_[i]->name().c_str(),
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
   forward_done_ = true;
 }
 
@@ -153,8 +163,13 @@ BackwardResult Net::Backward(const BackwardRequest& r) {
   BackwardResult result;
   for (int i = r.start; i >= r.end; --i) {
     Layer& layer = *layers_[i];
+    static const bool profile = std::getenv("CAFFE_LRP_PROFILE") != nullptr;
+    auto t0 = std::chrono::steady_clock::now();
     if (r.gradient) layer.BackwardGradient(bottoms_[i], tops_[i], ws_);
     else layer.BackwardRelevance(bottoms_[i], tops_[i], r.rules[i], ws_);
+    if (profile)
+      std::fprintf(stderr, "backward %-12s %8.3f ms\n", layer.name().c_str(),
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (r.conservation) {
       LayerConservation lc{i, std::vector<double>(batch_, 0.0), std::vector<double>(batch_, 0.0)};
       for (int64_t n = 0; n < batch_; ++n) {

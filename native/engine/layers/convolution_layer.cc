@@ -109,6 +109,8 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
   float* rcols = ws.Get(2, static_cast<size_t>(geom_.taps() * np));
   const float* w = def_.blobs[0].data.data();
   const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
+  const bool ab = rule.linear == LinearRule::kAlphaBeta;
+  if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()));
   for (int g = 0; g < group_; ++g) {
     LinearProblem lp;
     lp.m = mg; lp.k = kg; lp.p = np;
@@ -120,6 +122,10 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
     lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
     lp.r = r + g * mg * np;
     lp.rx = rcols + g * kg * np;
+    if (ab) {
+      lp.w_pos = signed_.pos() + g * mg * kg;
+      lp.w_neg = signed_.neg() + g * mg * kg;
+    }
     lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
     ApplyLinearRule(rule, lp, ws);
   }

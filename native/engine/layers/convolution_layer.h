@@ -4,6 +4,7 @@
 #pragma once
 #include "engine/layer.h"
 #include "engine/math.h"
+#include "engine/relevance/linear_rules.h"
 
 namespace caffe_lrp {
 
@@ -24,6 +25,7 @@ class ConvolutionLayer : public Layer {
 
   int num_output_, group_;
   bool bias_term_;
+  SignedWeights signed_;
   ConvGeometry geom_{};  // channels = all input channels; per-group taps = taps() / group_
 };
 

@@ -72,6 +72,11 @@ void InnerProductLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top,
   lp.r = zr + m * n;
   lp.rx = rx;
   lp.flat_divisor = static_cast<double>(k);
+  if (rule.linear == LinearRule::kAlphaBeta) {
+    signed_.Prepare(W(), m * k);
+    lp.w_pos = signed_.pos();
+    lp.w_neg = signed_.neg();
+  }
   ApplyLinearRule(rule, lp, ws);
   Transpose(rx, k, n, bottom[0]->diff());
 }

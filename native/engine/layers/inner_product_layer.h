@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/layer.h"
+#include "engine/relevance/linear_rules.h"
 
 namespace caffe_lrp {
 
@@ -24,6 +25,7 @@ class InnerProductLayer : public Layer {
   bool bias_term_;
   int64_t outer_ = 0, k_ = 0;
   std::vector<float> weights_;  // only for `transpose`
+  SignedWeights signed_;
 };
 
 }  // namespace caffe_lrp

@@ -62,73 +62,73 @@ void Flat(const LinearProblem& lp) {
 
 // Alpha-beta with the bias in the denominators only (biastreatmenttype 0):
 //   Z+ = sum_i (x_i w_ij)+ + b_j+,  Z- = sum_i (x_i w_ij)- + b_j-
-//   R_i = sum_j x_i w_ij [alpha (.)+ R_j / Z+ - beta (.)- R_j / Z-]
+//   R_i = sum_j [alpha (x_i w_ij)+ R_j / Z+ - beta (x_i w_ij)- R_j / Z-]
 // computed with W+ / W- products only (no K x M x P contribution tensor). For x >= 0,
-// (x w)+ = x w+; for x < 0, (x w)+ = x w-. Quotients are 0 unless Z+ > 0 / Z- < 0.
+// (x w)+ = x w+ and (x w)- = x w-; for x < 0 the roles of W+ and W- swap. Quotients are
+// 0 unless Z+ > 0 / Z- < 0 (the original leaves R undivided there, where every
+// numerator is 0 anyway).
 void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
-  const int64_t m = lp.m, k = lp.k, p = lp.p;
+  const int64_t m = lp.m, k = lp.k, p = lp.p, mk = m * k, mp = m * p, kp = k * p;
   const float beta = rule.beta;
   const float alpha = 1.0f + beta;
   const bool with_beta = beta != 0.0f;
-  const bool mixed_sign = std::any_of(lp.x, lp.x + k * p, [](float v) { return v < 0; });
-  const int64_t parts = with_beta ? 2 : 1;  // rows of the stacked [W+; W-]
+  const bool mixed_sign = std::any_of(lp.x, lp.x + kp, [](float v) { return v < 0; });
 
-  // Stacked weights: rows [W+; W-] (parts*m x k).
-  float* wpm = ws.Get(kSlotA, parts * m * k);
-  for (int64_t i = 0; i < m * k; ++i) {
-    wpm[i] = std::max(lp.w[i], 0.0f);
-    if (with_beta) wpm[m * k + i] = std::min(lp.w[i], 0.0f);
+  const float* wp = lp.w_pos;
+  const float* wn = lp.w_neg;
+  if (!wp || !wn) {
+    float* split = ws.Get(kSlotA, 2 * mk);
+    for (int64_t i = 0; i < mk; ++i) {
+      split[i] = std::max(lp.w[i], 0.0f);
+      split[mk + i] = std::min(lp.w[i], 0.0f);
+    }
+    wp = split;
+    wn = split + mk;
   }
-  // zs = [Z+; Z-] (parts*m x p).
-  float* zs = ws.Get(kSlotB, 2 * m * p);
-  float* g = nullptr;
-  if (!mixed_sign) {
-    Gemm(false, false, parts * m, p, k, 1.0f, wpm, k, lp.x, p, 0.0f, zs, p);
-  } else {
-    // x = x+ + x-:  Z+ = W+ x+ + W- x-,  Z- = W- x+ + W+ x-.
-    float* xs = ws.Get(kSlotC, 2 * k * p);
-    for (int64_t i = 0; i < k * p; ++i) {
+  // s = [Z+; Z-] (2m x p), later overwritten by the scaled quotients.
+  float* s = ws.Get(kSlotB, 2 * mp);
+  const float* xp = lp.x;
+  const float* xn = nullptr;
+  if (mixed_sign) {
+    float* xs = ws.Get(kSlotC, 2 * kp);
+    for (int64_t i = 0; i < kp; ++i) {
       xs[i] = std::max(lp.x[i], 0.0f);
-      xs[k * p + i] = std::min(lp.x[i], 0.0f);
+      xs[kp + i] = std::min(lp.x[i], 0.0f);
     }
-    std::vector<float> wneg(static_cast<size_t>(m * k));
-    for (int64_t i = 0; i < m * k; ++i) wneg[i] = std::min(lp.w[i], 0.0f);
-    Gemm(false, false, m, p, k, 1.0f, wpm, k, xs, p, 0.0f, zs, p);                 // W+ x+
-    Gemm(false, false, m, p, k, 1.0f, wneg.data(), k, xs + k * p, p, 1.0f, zs, p);  // + W- x-
-    if (with_beta) {
-      Gemm(false, false, m, p, k, 1.0f, wneg.data(), k, xs, p, 0.0f, zs + m * p, p);   // W- x+
-      Gemm(false, false, m, p, k, 1.0f, wpm, k, xs + k * p, p, 1.0f, zs + m * p, p);  // + W+ x-
-    }
+    xp = xs;
+    xn = xs + kp;
   }
-  // zs becomes the scaled quotients S = [alpha R / Z+; -beta R / Z-].
+  Gemm(false, false, m, p, k, 1.0f, wp, k, xp, p, 0.0f, s, p);                 // Z+ = W+ x+
+  if (xn) Gemm(false, false, m, p, k, 1.0f, wn, k, xn, p, 1.0f, s, p);         //    + W- x-
+  if (with_beta) {
+    Gemm(false, false, m, p, k, 1.0f, wn, k, xp, p, 0.0f, s + mp, p);          // Z- = W- x+
+    if (xn) Gemm(false, false, m, p, k, 1.0f, wp, k, xn, p, 1.0f, s + mp, p);  //    + W+ x-
+  }
   for (int64_t j = 0; j < m; ++j) {
     const float bp = lp.bias ? std::max(lp.bias[j], 0.0f) : 0.0f;
     const float bn = lp.bias ? std::min(lp.bias[j], 0.0f) : 0.0f;
     for (int64_t q = 0; q < p; ++q) {
       const int64_t i = j * p + q;
-      const float zp = zs[i] + bp;
-      zs[i] = zp > 0 ? alpha * lp.r[i] / zp : 0.0f;
+      const float zp = s[i] + bp;
+      s[i] = zp > 0 ? alpha * lp.r[i] / zp : 0.0f;
       if (with_beta) {
-        const float zn = zs[m * p + i] + bn;
-        zs[m * p + i] = zn < 0 ? -beta * lp.r[i] / zn : 0.0f;
+        const float zn = s[mp + i] + bn;
+        s[mp + i] = zn < 0 ? -beta * lp.r[i] / zn : 0.0f;
       }
     }
   }
-  // Positive inputs: [W+; W-]^T S.
-  Gemm(true, false, k, p, parts * m, 1.0f, wpm, k, zs, p, 0.0f, lp.rx, p);
+  // Positive inputs: W+^T S+ + W-^T S-.
+  Gemm(true, false, k, p, m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
+  if (with_beta) Gemm(true, false, k, p, m, 1.0f, wn, k, s + mp, p, 1.0f, lp.rx, p);
   if (!mixed_sign) {
-    for (int64_t i = 0; i < k * p; ++i) lp.rx[i] *= lp.x[i];
+    for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
     return;
   }
-  // Negative inputs: [W-; W+]^T S (the roles of W+ and W- swap).
-  g = ws.Get(kSlotC, 2 * k * p) + 0;  // reuse: xs is no longer needed after this point
-  std::vector<float> wswap(static_cast<size_t>(parts * m * k));
-  for (int64_t i = 0; i < m * k; ++i) {
-    wswap[i] = std::min(lp.w[i], 0.0f);
-    if (with_beta) wswap[m * k + i] = std::max(lp.w[i], 0.0f);
-  }
-  Gemm(true, false, k, p, parts * m, 1.0f, wswap.data(), k, zs, p, 0.0f, g, p);
-  for (int64_t i = 0; i < k * p; ++i) {
+  // Negative inputs: W-^T S+ + W+^T S- (x_n no longer needed: reuse its buffer).
+  float* g = ws.Get(kSlotC, 2 * kp) + kp;
+  Gemm(true, false, k, p, m, 1.0f, wn, k, s, p, 0.0f, g, p);
+  if (with_beta) Gemm(true, false, k, p, m, 1.0f, wp, k, s + mp, p, 1.0f, g, p);
+  for (int64_t i = 0; i < kp; ++i) {
     const float x = lp.x[i];
     lp.rx[i] = x >= 0 ? x * lp.rx[i] : x * g[i];
   }

@@ -10,6 +10,7 @@
 //   Rx K x P   relevance of the inputs (overwritten)
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine/relevance/layer_rule.h"
 #include "engine/workspace.h"
@@ -24,11 +25,34 @@ struct LinearProblem {
   const float* bias = nullptr;
   const float* r = nullptr;
   float* rx = nullptr;
+  // Optional max(W, 0) and min(W, 0) (M x K each), cached by the layer for alpha-beta.
+  const float* w_pos = nullptr;
+  const float* w_neg = nullptr;
   // Flat rule: each input receives sum_j R_j / flat_divisor.
   double flat_divisor = 1;
 };
 
 void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws);
+
+// max(W, 0) and min(W, 0) of a layer's weights, made on first use by an alpha-beta rule
+// and kept: it trades one more copy of the weights for not re-splitting them every call.
+class SignedWeights {
+ public:
+  void Prepare(const float* w, int64_t n) {
+    if (static_cast<int64_t>(pos_.size()) == n) return;
+    pos_.resize(static_cast<size_t>(n));
+    neg_.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      pos_[i] = w[i] > 0 ? w[i] : 0.0f;
+      neg_[i] = w[i] < 0 ? w[i] : 0.0f;
+    }
+  }
+  const float* pos() const { return pos_.data(); }
+  const float* neg() const { return neg_.data(); }
+
+ private:
+  std::vector<float> pos_, neg_;
+};
 
 // Elementwise affine maps y_i = a_i x_i + c_i (BatchNorm, Scale, Bias, one input per
 // output): the same rule kinds, specialised to a diagonal W. `a` and `c` are indexed

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: speed of the engine on a CaffeNet-architecture net (227x227, batch 1
+ * and 10): forward, and forward + relevance for formula types 0, 2, 11, 100. Prints
+ * ms/image, GFLOP/s of the forward part, and ratios to the sgemm rate this machine reaches
+ * through the same OpenBLAS in the same run. Figures, not assertions.
+ */
+import * as os from 'os';
+import { Net } from '../../lib/net';
+import { loadNative } from '../../lib/native';
+import { benchInput, caffenetForwardFlops, caffenetSpec } from './caffenet-spec';
+
+async function timeIt(repeats: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm-up: allocations, thread pool start
+  const times: number[] = [];
+  for (let i = 0; i < repeats; ++i) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]; // median ms
+}
+
+async function main(): Promise<void> {
+  const native = loadNative();
+  const sgemm = native.sgemmGflops(2048, 5);
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? '(default)'}`);
+  console.log(`sgemm rate (2048^3, same OpenBLAS): ${sgemm.toFixed(1)} GFLOP/s`);
+  const flops = caffenetForwardFlops();
+  const sgemmMsPerImage = (flops / (sgemm * 1e9)) * 1e3;
+  console.log(`CaffeNet forward: ${(flops / 1e9).toFixed(2)} GFLOP/image; at the sgemm rate that is ${sgemmMsPerImage.toFixed(2)} ms/image`);
+  console.log('');
+  console.log('row                         batch   ms/image   GFLOP/s(fwd)   sgemm-time ratio');
+  const rows: [string, (net: Net, x: Float32Array, b: number) => Promise<unknown>][] = [
+    ['forward', (net, x) => net.forward(x)],
+    ['forward + epsilon (0)', (net, x, b) => net.explain(x, { relpropformulatype: 0, epsstab: 1, lastlayerindex: -2, targets: Array(b).fill('top1') })],
+    ['forward + alphabeta (2)', (net, x, b) => net.explain(x, { relpropformulatype: 2, alphabeta_beta: 1, lastlayerindex: -2, targets: Array(b).fill('top1') })],
+    ['forward + gradient (11)', (net, x, b) => net.explain(x, { relpropformulatype: 11, lastlayerindex: -2, targets: Array(b).fill('top1') })],
+    ['forward + layer_dep (100)', (net, x, b) => net.explain(x, { relpropformulatype: 100, epsstab: 1, alphabeta_beta: 1, lastlayerindex: -2, lrn_backward_type: 1, targets: Array(b).fill('top1') })],
+  ];
+  for (const batch of [1, 10]) {
+    const net = new Net(caffenetSpec(batch));
+    const x = benchInput(batch);
+    for (const [label, fn] of rows) {
+      const ms = (await timeIt(batch === 1 ? 10 : 5, () => fn(net, x, batch))) / batch;
+      const gflops = label === 'forward' ? ((flops / (ms / 1e3)) / 1e9).toFixed(1) : '';
+      console.log(`${label.padEnd(28)}${String(batch).padStart(5)}${ms.toFixed(2).padStart(11)}${gflops.padStart(15)}${(ms / sgemmMsPerImage).toFixed(2).padStart(19)}`);
+    }
+    await net.dispose();
+  }
+  console.log('\nsgemm-time ratio = measured time / time the forward FLOPs take at the sgemm rate (1.0 = forward at sgemm speed).');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
