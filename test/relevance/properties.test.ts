@@ -1,0 +1,147 @@
+/**
+ * Independent checks of the relevance engine on small project-made nets: conservation
+ * laws of the epsilon and alpha-beta rules, the gradient type against finite differences,
+ * batch = one-by-one, and composite seeds = sum of single-class maps.
+ */
+import { Net } from '../../lib/net';
+import type { LayerSpec, NetSpec } from '../../lib/caffe/netspec-types';
+import { normalGenerator } from '../bench/caffenet-spec';
+
+function rand(n: number, seed: number, scale = 1): Float32Array {
+  const g = normalGenerator(seed);
+  return Float32Array.from({ length: n }, () => g() * scale);
+}
+
+/** conv(3->6, 3x3, pad 1) -> ReLU -> MAX pool 2/2 -> conv(6->8, 3x3, group 2) -> ReLU -> fc(8*3*3 -> 5) -> Softmax */
+function smallNet(batch: number, bias: boolean, seed = 3): NetSpec {
+  const b = (n: number, s: number) => (bias ? [{ shape: [n], data: rand(n, s, 0.5) }] : []);
+  const layers: LayerSpec[] = [
+    { name: 'conv1', type: 'Convolution', bottoms: ['data'], tops: ['conv1'], blobs: [{ shape: [6, 3, 3, 3], data: rand(162, seed) }, ...b(6, seed + 1)],
+      params: { numOutput: 6, biasTerm: bias, kernel: [3, 3], stride: [1, 1], pad: [1, 1], dilation: [1, 1], group: 1, axis: 1 } },
+    { name: 'relu1', type: 'ReLU', bottoms: ['conv1'], tops: ['conv1'], params: { negativeSlope: 0 }, blobs: [] },
+    { name: 'pool1', type: 'Pooling', bottoms: ['conv1'], tops: ['pool1'], blobs: [],
+      params: { pool: 'MAX', kernel: [2, 2], stride: [2, 2], pad: [0, 0], globalPooling: false, roundMode: 'CEIL' } },
+    { name: 'conv2', type: 'Convolution', bottoms: ['pool1'], tops: ['conv2'], blobs: [{ shape: [8, 3, 3, 3], data: rand(216, seed + 2) }, ...b(8, seed + 3)],
+      params: { numOutput: 8, biasTerm: bias, kernel: [3, 3], stride: [1, 1], pad: [0, 0], dilation: [1, 1], group: 2, axis: 1 } },
+    { name: 'relu2', type: 'ReLU', bottoms: ['conv2'], tops: ['conv2'], params: { negativeSlope: 0 }, blobs: [] },
+    { name: 'fc', type: 'InnerProduct', bottoms: ['conv2'], tops: ['fc'], blobs: [{ shape: [5, 72], data: rand(360, seed + 4, 0.3) }, ...b(5, seed + 5)],
+      params: { numOutput: 5, biasTerm: bias, axis: 1, transpose: false } },
+    { name: 'prob', type: 'Softmax', bottoms: ['fc'], tops: ['prob'], params: { axis: 1 }, blobs: [] },
+  ];
+  return { name: 'small', inputs: [{ name: 'data', shape: [batch, 3, 10, 10] }], layers };
+}
+
+const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
+
+/** Elementwise |a - b| <= rel * max|b| (float32 sums in different orders). */
+function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, rel = 1e-5): void {
+  let scale = 0, worst = 0;
+  for (let k = 0; k < b.length; ++k) scale = Math.max(scale, Math.abs(b[k]));
+  for (let k = 0; k < b.length; ++k) worst = Math.max(worst, Math.abs(a[k] - b[k]));
+  expect(a.length).toBe(b.length);
+  expect(worst).toBeLessThanOrEqual(rel * scale);
+}
+
+describe('relevance properties on a small project-made net', () => {
+  test('epsilon rule with eps -> 0 and no bias conserves relevance', async () => {
+    const net = new Net(smallNet(1, false));
+    await net.forward(rand(300, 11, 20));
+    const seed = net.blob('fc').data[2];
+    const r = await net.relevance([[2]], { relpropformulatype: 0, epsstab: 1e-12, conservation: true });
+    expect(Math.abs(sum(r.heatmaps[0].data) - seed) / Math.abs(seed)).toBeLessThan(1e-5);
+    for (const row of r.conservation!) expect(Math.abs(row.out[0] - row.in[0])).toBeLessThan(1e-5 * Math.abs(seed));
+    await net.dispose();
+  });
+
+  test('epsilon rule: bias and eps absorb relevance (no conservation) ', async () => {
+    const net = new Net(smallNet(1, true));
+    await net.forward(rand(300, 11, 20));
+    const seed = net.blob('fc').data[2];
+    const h = await net.backwardRelevance([2], { relpropformulatype: 0, epsstab: 1 });
+    expect(Math.abs(sum(h.data) - seed) / Math.abs(seed)).toBeGreaterThan(1e-3);
+    await net.dispose();
+  });
+
+  test('alpha-beta with zero bias conserves relevance (beta 0 and 1)', async () => {
+    const net = new Net(smallNet(1, false));
+    await net.forward(rand(300, 12, 20));
+    const scores = await net.forward(rand(300, 12, 20));
+    const c = scores[0].indexOf(Math.max(...scores[0]));
+    const seed = net.blob('fc').data[c];
+    for (const beta of [0, 1]) {
+      const h = await net.backwardRelevance([c], { relpropformulatype: 2, alphabeta_beta: beta });
+      expect(Math.abs(sum(h.data) - seed) / Math.abs(seed)).toBeLessThan(1e-4);
+    }
+    await net.dispose();
+  });
+
+  test('gradient type 11 equals logit x finite-difference gradient', async () => {
+    const net = new Net(smallNet(1, true));
+    const x = rand(300, 13, 20);
+    await net.forward(x);
+    const c = 1;
+    const logit = net.blob('fc').data[c];
+    const h = await net.backwardRelevance([c], { relpropformulatype: 11 });
+    const plane = 100;
+    const analytic: number[] = [];
+    const numeric: number[] = [];
+    for (const idx of [5, 57, 123, 211, 299]) {
+      // Central differences of a float32 net: the step trades rounding against ReLU/max kinks.
+      const step = 0.05;
+      const plus = Float32Array.from(x); plus[idx] += step;
+      const minus = Float32Array.from(x); minus[idx] -= step;
+      await net.forward(plus);
+      const zp = net.blob('fc').data[c];
+      await net.forward(minus);
+      const zm = net.blob('fc').data[c];
+      numeric.push((logit * (zp - zm)) / (2 * step));
+      const ch = Math.floor(idx / plane);
+      analytic.push(h.data[(2 - ch) * plane + (idx % plane)]); // heatmap channels are reversed
+    }
+    expectClose(analytic, numeric, 1e-2);
+    expect(Math.max(...numeric.map(Math.abs))).toBeGreaterThan(100); // the check is not vacuous
+    await net.dispose();
+  });
+
+  test('a batch gives the same maps as one image at a time, and unused slots never leak', async () => {
+    const images = [rand(300, 21, 20), rand(300, 22, 20), rand(300, 23, 20)];
+    const classes = [[0], [3], [1, 4]];
+    const opts = { relpropformulatype: 100, epsstab: 0.5, alphabeta_beta: 1 } as const;
+    const batchNet = new Net(smallNet(4, true));
+    await batchNet.forward(images);
+    const batch = await batchNet.backwardRelevanceMulti(classes, opts);
+    expect(batch.length).toBe(3);
+    const single = new Net(smallNet(1, true));
+    for (let i = 0; i < 3; ++i) {
+      await single.forward(images[i]);
+      const h = await single.backwardRelevance(classes[i], opts);
+      expectClose(batch[i].data, h.data);
+    }
+    await batchNet.dispose();
+    await single.dispose();
+  });
+
+  test('a composite seed equals the sum of single-class maps for the epsilon rule', async () => {
+    const net = new Net(smallNet(1, true));
+    await net.forward(rand(300, 31, 20));
+    const opts = { relpropformulatype: 0, epsstab: 0.1 };
+    const both = await net.backwardRelevance([1, 3], opts);
+    const a = await net.backwardRelevance([1], opts);
+    const b = await net.backwardRelevance([3], opts);
+    expectClose(both.data, a.data.map((v, k) => v + b.data[k]));
+    await net.dispose();
+  });
+
+  test('clear errors: relevance before forward, bad class, unknown rule, disposed net', async () => {
+    const net = new Net(smallNet(1, true));
+    await expect(net.backwardRelevance([0], { relpropformulatype: 0 })).rejects.toThrow(/no forward pass/);
+    await net.forward(rand(300, 1));
+    await expect(net.backwardRelevance([7], { relpropformulatype: 0 })).rejects.toThrow(/class index 7 .* out of range/);
+    await expect(net.backwardRelevance([0], { rule: 'magic' })).rejects.toThrow(/unknown rule "magic"/);
+    await expect(net.backwardRelevance([0], { relpropformulatype: 6 })).rejects.toThrow(/not supported/);
+    await expect(net.backwardRelevance([0], { relpropformulatype: 54 })).rejects.toThrow(/auxiliaryvariable_maxlayerindexforflatdistinconv/);
+    await expect(net.forward(new Float32Array(7))).rejects.toThrow(/not a whole number of images/);
+    await net.dispose();
+    expect(() => net.layers).toThrow(/disposed/);
+  });
+});
