@@ -7,6 +7,8 @@
 import { CaffeLrpError } from './errors';
 import { loadNative, type NativeLayerInfo, type NativeNetInstance } from './native';
 import type { NetSpec } from './caffe/netspec-types';
+import { loadLabels, loadMean, loadNetSpec, type FileSource } from './caffe';
+import type { MeanImage, MeanFormat } from './caffe/mean';
 import { channelNorm, toHeatmaps, type Heatmap } from './heatmap';
 import { resolveOptions, type RelPropOptions, type ResolvedOptions } from './relevance/options';
 import { resolveStartLayer, rulesFor, usesGradient } from './relevance/policy';
@@ -53,6 +55,24 @@ export interface RelevanceResult {
 
 type Input = Float32Array | Float32Array[];
 
+export interface LoadOptions {
+  /** Network definition: a path, or the file's contents. */
+  prototxt: FileSource;
+  /** Trained weights: a path, or the file's bytes. */
+  caffemodel: FileSource;
+  /** Mean image (binaryproto or the original's text format), kept as net.mean for preprocessing. */
+  mean?: FileSource;
+  meanFormat?: MeanFormat;
+  /** Class names, one per line (synset_words.txt style accepted), kept as net.labels. */
+  labels?: FileSource;
+  /** Batch size to use instead of the prototxt's. */
+  batchSize?: number;
+  /** Input shape replacing the data layer of a train_test prototxt, e.g. [1, 3, 32, 32]. */
+  inputShape?: number[];
+  /** Output blob whose values are the scores (default: Caffe's first output, by name). */
+  scoresBlob?: string;
+}
+
 export class Net {
   private native: NativeNetInstance | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -63,7 +83,28 @@ export class Net {
   /** Name of the blob whose values are the scores (Caffe's first net output). */
   readonly scoresBlob: string;
 
-  /** Builds a net from a NetSpec (see loadNet() in lib/index.ts for files). Weights are copied once into native memory. */
+  /** Mean image given to Net.load (not applied by forward(): inputs are net-ready blobs). */
+  mean?: MeanImage;
+  /** Class names given to Net.load. */
+  labels?: string[];
+
+  /**
+   * Loads a Caffe model: prototxt + caffemodel (paths or contents), optional mean and
+   * labels. Resolves to a Net ready for forward() and relevance calls.
+   */
+  static async load(options: LoadOptions): Promise<Net> {
+    if (!options || typeof options !== 'object') throw new CaffeLrpError('OPTION', 'Net.load(options): options must be an object');
+    if (options.prototxt === undefined || options.caffemodel === undefined)
+      throw new CaffeLrpError('OPTION', "Net.load: 'prototxt' and 'caffemodel' are required");
+    const spec = await loadNetSpec({ prototxt: options.prototxt, caffemodel: options.caffemodel, inputShape: options.inputShape });
+    const net = new Net(spec, { scoresBlob: options.scoresBlob });
+    if (options.batchSize !== undefined) await net.reshape(options.batchSize);
+    if (options.mean !== undefined) net.mean = await loadMean(options.mean, { format: options.meanFormat });
+    if (options.labels !== undefined) net.labels = await loadLabels(options.labels);
+    return net;
+  }
+
+  /** Builds a net from a NetSpec. Weights are copied once into native memory. */
   constructor(readonly spec: NetSpec, options: { scoresBlob?: string } = {}) {
     const { NativeNet } = loadNative();
     try {

@@ -1,0 +1,18 @@
+/**
+ * caffe-lrp: Layer-wise Relevance Propagation for trained Caffe classifiers.
+ *
+ *   const net = await Net.load({ prototxt, caffemodel });
+ *   const { scores, heatmaps } = await net.explain(input, { rule: 'epsilon', targets: 'top1' });
+ */
+export { Net } from './net';
+export type { LoadOptions, LayerInfo, LayerConservation, Target, ExplainOptions, Explanation, RelevanceResult } from './net';
+export { rankClasses } from './net';
+export type { Heatmap, ChannelOrder } from './heatmap';
+export type { RelPropOptions } from './relevance/options';
+export { FORMULA_TYPES, RULE_NAMES } from './relevance/options';
+export { CaffeLrpError } from './errors';
+export type { CaffeLrpErrorCode } from './errors';
+export { loadNetSpec, loadNetSpecSync, loadMean, loadLabels, saveCaffemodel, savePrototxt, parsePrototxt } from './caffe';
+export type { NetSpec, LayerSpec, BlobData, InputSpec } from './caffe/netspec-types';
+export type { MeanImage } from './caffe/mean';
+export { readNpy, parseNpy, encodeNpy } from './io/npy';

@@ -1,0 +1,31 @@
+/**
+ * Native memory stays flat: nets built and disposed many times, and 1,000 forward +
+ * relevance calls on one net, must not grow the resident set beyond a small bound.
+ */
+import { Net } from '../../lib/net';
+import { smallNetWithLrn } from '../helpers/small-nets';
+
+const mb = () => process.memoryUsage().rss / 2 ** 20;
+
+test('1,000 forward + relevance calls and 200 net lifetimes keep RSS flat', async () => {
+  const spec = smallNetWithLrn(2);
+  const x = new Float32Array(2 * 3 * 10 * 10).map((_, i) => Math.cos(i * 0.1) * 40);
+  const run = async (net: Net, i: number) => {
+    await net.forward(x);
+    await net.backwardRelevanceMulti([[i % 5], [(i + 3) % 5]], { relpropformulatype: i % 2 ? 2 : 0, alphabeta_beta: 1, lrn_backward_type: 1 });
+  };
+  const net = new Net(spec);
+  for (let i = 0; i < 100; ++i) await run(net, i); // warm-up: workspaces reach their size
+  const before = mb();
+  for (let i = 0; i < 1000; ++i) await run(net, i);
+  for (let i = 0; i < 200; ++i) {
+    const n = new Net(spec);
+    await run(n, i);
+    await n.dispose();
+  }
+  const after = mb();
+  await net.dispose();
+  console.log(`RSS before ${before.toFixed(1)} MB, after ${after.toFixed(1)} MB`);
+  // AddressSanitizer keeps freed memory in quarantine: only the plain build is measured.
+  if (!process.env.CAFFE_LRP_SANITIZED) expect(after - before).toBeLessThan(40);
+});
