@@ -186,8 +186,6 @@ export class Net {
       if (!(img instanceof Float32Array)) throw new CaffeLrpError('OPTION', `forward: image ${i} must be a Float32Array`);
       if (img.length !== perImage)
         throw new CaffeLrpError('SHAPE', `forward: image ${i} has ${img.length} values, the net expects ${c}x${h}x${w} = ${perImage}`);
-      for (let k = 0; k < img.length; ++k)
-        if (!Number.isFinite(img[k])) throw new CaffeLrpError('OPTION', `forward: image ${i} contains a non-finite value at index ${k}`);
     });
     if (this.live.inputs().length !== 1) throw new CaffeLrpError('UNSUPPORTED', 'forward: nets with several inputs are not supported by this call');
     if (images.length > n) this.reshapeNow(images.length);
@@ -195,7 +193,12 @@ export class Net {
     const blob = new Float32Array(batch * perImage); // unused slots stay zero, never stale
     images.forEach((img, i) => blob.set(img, i * perImage));
     this.forwardDone = false;
-    const outputs = await this.live.forward([blob]);
+    let outputs;
+    try {
+      outputs = await this.live.forward([blob]); // also rejects NaN/Inf inputs, off the main thread
+    } catch (e) {
+      throw new CaffeLrpError('OPTION', `forward: ${(e as Error).message}`);
+    }
     const scores = outputs.find((o) => o.name === this.scoresBlob) ?? outputs[0];
     const per = scores.data.length / batch;
     this.activeImages = images.length;

@@ -56,16 +56,7 @@ export function toDeployNet(net: NetParameterObject, layers: LayerObject[], opts
   const declared = declaredInputs(net, layers, file);
   const fromData = dataInputs(dataLayers, used, file);
   if (override) applyOverride(declared, fromData, override, file);
-  for (const input of fromData) {
-    if (!input.shape.length) {
-      throw new CaffeLrpError(
-        'OPTION',
-        `data layer top '${input.name}' becomes the net input, but its shape is unknown: ` +
-          `pass the option inputShape (e.g. inputShape: [1, 3, 32, 32] for one 3x32x32 image)`,
-        { file, line: input.line },
-      );
-    }
-  }
+  checkShapesKnown(declared, fromData, file);
   const inputs = [...declared, ...fromData];
   checkNoLabelReads(kept, inputs, layers, removed, file);
   return { inputs, layers: kept };
@@ -77,6 +68,27 @@ function checkInputShapeOption(shape: number[] | undefined): number[] | undefine
     throw new CaffeLrpError('OPTION', `inputShape must be a non-empty array of positive integers, got ${JSON.stringify(shape)}`);
   }
   return [...shape];
+}
+
+function checkShapesKnown(declared: DeployInput[], fromData: DeployInput[], file: string): void {
+  for (const input of fromData) {
+    if (!input.shape.length) {
+      throw new CaffeLrpError(
+        'OPTION',
+        `data layer top '${input.name}' becomes the net input, but its shape is unknown: ` +
+          `pass the option inputShape (e.g. inputShape: [1, 3, 32, 32] for one 3x32x32 image)`,
+        { file, line: input.line },
+      );
+    }
+  }
+  for (const input of declared) {
+    if (!input.shape.length) {
+      throw new CaffeLrpError('SCHEMA', `input '${input.name}' has no shape (give input_shape, input_dim or input_param.shape, or the option inputShape)`, {
+        file,
+        line: input.line,
+      });
+    }
+  }
 }
 
 /**
@@ -115,7 +127,7 @@ function declaredInputs(net: NetParameterObject, layers: LayerObject[], file: st
   const inputs: DeployInput[] = names.map((name, i) => {
     const shape = shapes.length ? shapes[i].dim ?? [] : dims.slice(4 * i, 4 * i + 4);
     const line = lineOf(shapes[i]) ?? where.line;
-    return { name, shape: checkedShape(shape, `input '${name}'`, { file, line }), line };
+    return { name, shape: shape.length ? checkedShape(shape, `input '${name}'`, { file, line }) : [], line };
   });
   for (const layer of layers) if (layer.type === 'Input') inputs.push(...inputLayerInputs(layer, file));
   return inputs;
@@ -146,22 +158,26 @@ export function checkedShape(shape: number[], what: string, where: { file: strin
 }
 
 /**
- * Which layers go: removed types, then (to a fixpoint) layers that only read dead blobs,
- * and label-processing layers, i.e. layers fed only by data-layer tops whose every
- * output goes to removed layers. Returns the removed layer indices.
+ * Which layers go, to a fixpoint: removed types; layers that only read dead blobs (labels,
+ * loss outputs); and label-processing layers, i.e. layers whose every output is read only
+ * by removed layers, at least once in a label position (bottom 1+ of a loss or Accuracy
+ * layer, or any bottom of Silence). A layer whose output feeds a loss as its prediction
+ * (bottom 0) stays: it is the net's output in the deploy net. Returns the removed indices.
  */
 function findRemovedLayers(layers: LayerObject[]): Set<number> {
   const removed = new Set<number>();
   const dead = new Set<string>();
-  const dataTops = new Set<string>();
   for (const l of layers) {
-    if (!isDataLayerType(l.type ?? '')) continue;
-    (l.top ?? []).forEach((t, j) => (DATA_LAYERS_DATA_FIRST.has(l.type!) && j > 0 ? dead : dataTops).add(t));
+    if (DATA_LAYERS_DATA_FIRST.has(l.type ?? '')) (l.top ?? []).slice(1).forEach((t) => dead.add(t));
   }
   const consumers = consumerIndex(layers);
-  const allConsumersRemoved = (blob: string, self: number): boolean => {
-    const c = (consumers.get(blob) ?? []).filter((i) => i !== self);
-    return c.length > 0 && c.every((i) => removed.has(i));
+  const isLabelUse = (c: Consumer): boolean => {
+    const type = layers[c.layer].type ?? '';
+    return type === 'Silence' || (isRemovedType(type) && c.bottom > 0);
+  };
+  const onlyFeedsRemovedLabels = (tops: string[], self: number): boolean => {
+    const uses = tops.map((t) => (consumers.get(t) ?? []).filter((c) => c.layer !== self));
+    return uses.every((u) => u.length > 0 && u.every((c) => removed.has(c.layer))) && uses.some((u) => u.some(isLabelUse));
   };
   for (let changed = true; changed; ) {
     changed = false;
@@ -173,34 +189,30 @@ function findRemovedLayers(layers: LayerObject[]): Set<number> {
       const drop =
         isRemovedType(type) ||
         (bottoms.length > 0 && bottoms.every((b) => dead.has(b))) ||
-        (bottoms.length > 0 &&
-          bottoms.every((b) => dead.has(b) || dataTops.has(b)) &&
-          tops.length > 0 &&
-          tops.every((t) => allConsumersRemoved(t, i)));
+        (tops.length > 0 && onlyFeedsRemovedLabels(tops, i));
       if (drop) {
         removed.add(i);
         tops.forEach((t) => dead.add(t));
         changed = true;
       }
     });
-    for (const t of dataTops) {
-      if (!dead.has(t) && allConsumersRemoved(t, -1)) {
-        dead.add(t);
-        changed = true;
-      }
-    }
   }
   return removed;
 }
 
-function consumerIndex(layers: LayerObject[]): Map<string, number[]> {
-  const m = new Map<string, number[]>();
+interface Consumer {
+  layer: number;
+  bottom: number;
+}
+
+function consumerIndex(layers: LayerObject[]): Map<string, Consumer[]> {
+  const m = new Map<string, Consumer[]>();
   layers.forEach((l, i) => {
-    for (const b of l.bottom ?? []) {
+    (l.bottom ?? []).forEach((b, j) => {
       const list = m.get(b) ?? [];
-      list.push(i);
+      list.push({ layer: i, bottom: j });
       m.set(b, list);
-    }
+    });
   });
   return m;
 }

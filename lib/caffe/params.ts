@@ -82,7 +82,7 @@ function convPair(p: Raw, key: string, dflt: number | undefined, min: number, w:
   return pair;
 }
 
-function convolution(p: Raw, _b: Shapes, w: Where): T.ConvolutionParams {
+function convolution(p: Raw, b: Shapes, w: Where): T.ConvolutionParams {
   const numOutput = num(p, 'num_output', 0);
   if (numOutput < 1) schemaError(`convolution_param.num_output must be given and positive`, w);
   const group = num(p, 'group', 1);
@@ -100,7 +100,7 @@ function convolution(p: Raw, _b: Shapes, w: Where): T.ConvolutionParams {
     pad: convPair(p, 'pad', 0, 0, w),
     dilation,
     group,
-    axis: canonicalAxis(num(p, 'axis', 1), undefined, 'axis', w),
+    axis: canonicalAxis(num(p, 'axis', 1), rankOf(b), 'axis', w),
   };
 }
 

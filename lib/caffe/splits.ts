@@ -8,7 +8,9 @@
  * producer (for net inputs: at the very beginning, in input order), named
  * `<blob>_<producer>_<topIndex>_split` with tops `..._split_<k>`; the readers are renamed
  * in order. The producer of a net input is called "input", as in the Caffe the LRP fork
- * is based on.
+ * is based on (also for inputs that came from an Input or data layer, so that the net
+ * equals its `input_shape` form). Caffe also counts an explicit non-zero `loss_weight` as
+ * a reader; deploy nets have no losses, so that rule is left out.
  */
 import { CaffeLrpError } from '../errors';
 import { LayerObject } from './proto-objects';

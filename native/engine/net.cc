@@ -100,6 +100,11 @@ void Net::SetInput(size_t index, const float* data, int64_t count) {
   if (count != in->count())
     throw EngineError("input '" + in->name() + "' needs " + std::to_string(in->count()) + " values (" + ShapeString(in->shape()) +
                       "), got " + std::to_string(count));
+  const int64_t per_image = in->per_image();
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(data[i]))
+      throw EngineError("input '" + in->name() + "': image " + std::to_string(i / per_image) + " has a non-finite value (" +
+                        std::to_string(data[i]) + ") at index " + std::to_string(i % per_image));
   std::copy(data, data + count, in->data());
   forward_done_ = false;
 }

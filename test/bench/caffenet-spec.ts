@@ -18,15 +18,38 @@ export function normalGenerator(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }
 
-function heWeights(count: number, fanIn: number, normal: () => number): Float32Array {
-  const std = Math.sqrt(2 / fanIn);
+/** Uniform on +-a (mulberry32), cheap enough for the 60 M CaffeNet weights. */
+function uniformGenerator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * He initialisation (variance 2 / fan-in), drawn uniformly (a = sqrt(3) * std). The 60 M
+ * weights are tiled from a pool of 2^20 draws (at a random offset per layer): the numbers
+ * only have to look like trained weights to the engine, and filling by block copies keeps
+ * this fast also inside jest's sandbox, where per-element loops are slow.
+ */
+const POOL_SIZE = 1 << 20;
+function heWeights(count: number, fanIn: number, uniform: () => number): Float32Array {
+  const a = Math.sqrt(3) * Math.sqrt(2 / fanIn);
+  const pool = new Float32Array(Math.min(count, POOL_SIZE));
+  for (let i = 0; i < pool.length; ++i) pool[i] = (2 * uniform() - 1) * a;
   const w = new Float32Array(count);
-  for (let i = 0; i < count; ++i) w[i] = normal() * std;
+  const shift = Math.floor(uniform() * pool.length);
+  w.set(pool.subarray(shift), 0);
+  for (let at = pool.length - shift; at < count; at += pool.length) w.set(pool.subarray(0, Math.min(pool.length, count - at)), at);
   return w;
 }
 
 export function caffenetSpec(batch: number, seed = 1): NetSpec {
-  const normal = normalGenerator(seed);
+  const normal = uniformGenerator(seed);
   const layers: LayerSpec[] = [];
   const conv = (name: string, bottom: string, cin: number, cout: number, k: number, s: number, p: number, g: number) => {
     const fanIn = (cin / g) * k * k;

@@ -52,84 +52,108 @@ void ConvolutionLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   top[0]->Reshape({b.num(), num_output_, geom_.out_h, geom_.out_w});
 }
 
-float* ConvolutionLayer::BatchColumns(const Blob& bottom, Workspace& ws, int slot) const {
-  const int64_t n = bottom.num(), p = geom_.positions(), taps = geom_.taps();
-  float* cols = ws.Get(slot, static_cast<size_t>(taps * n * p));
+// Images are processed in blocks: one image per block when an image has many output
+// positions (its column matrix is large enough for an efficient sgemm, and its Z/R are
+// the blob's own memory, so no layout copies), the whole batch for small outputs (one
+// wide sgemm instead of many thin ones).
+int64_t ConvolutionLayer::BlockSize(int64_t n) const { return geom_.positions() >= kPerImagePositions ? 1 : n; }
+
+float* ConvolutionLayer::BlockColumns(const Blob& bottom, int64_t first, int64_t count, Workspace& ws, int slot) const {
+  const int64_t p = geom_.positions(), cp = count * p;
+  float* cols = ws.Get(slot, static_cast<size_t>(geom_.taps() * cp));
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  for (int64_t i = 0; i < n; ++i) Im2Col(bottom.data() + i * image_size, geom_, cols + i * p, n * p);
+  for (int64_t i = 0; i < count; ++i) Im2Col(bottom.data() + (first + i) * image_size, geom_, cols + i * p, cp);
   return cols;
 }
 
-void ConvolutionLayer::ScatterColumns(const float* cols, Blob& bottom) const {
-  const int64_t n = bottom.num(), p = geom_.positions();
+void ConvolutionLayer::ScatterBlock(const float* cols, int64_t first, int64_t count, Blob& bottom) const {
+  const int64_t p = geom_.positions();
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  bottom.ZeroDiff();
-  for (int64_t i = 0; i < n; ++i) Col2Im(cols + i * p, n * p, geom_, bottom.diff() + i * image_size);
+  float* diff = bottom.diff() + first * image_size;
+  std::fill(diff, diff + count * image_size, 0.0f);
+  for (int64_t i = 0; i < count; ++i) Col2Im(cols + i * p, count * p, geom_, diff + i * image_size);
 }
 
 void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) {
-  const int64_t n = bottom[0]->num(), p = geom_.positions(), np = n * p;
+  const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
-  const float* cols = BatchColumns(*bottom[0], ws, 0);
-  float* out = ws.Get(1, static_cast<size_t>(num_output_ * np));
   const float* w = def_.blobs[0].data.data();
-  for (int g = 0; g < group_; ++g)
-    Gemm(false, false, mg, np, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * np, np, 0.0f, out + g * mg * np, np);
-  if (bias_term_) {
-    const float* b = def_.blobs[1].data.data();
-    for (int64_t j = 0; j < num_output_; ++j) {
-      float* row = out + j * np;
-      for (int64_t q = 0; q < np; ++q) row[q] += b[j];
-    }
+  const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first), cp = count * p;
+    const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
+    float* out = count == 1 ? top[0]->data() + first * num_output_ * p : ws.Get(1, static_cast<size_t>(num_output_ * cp));
+    for (int g = 0; g < group_; ++g)
+      Gemm(false, false, mg, cp, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * cp, cp, 0.0f, out + g * mg * cp, cp);
+    if (b)
+      for (int64_t j = 0; j < num_output_; ++j) {
+        float* row = out + j * cp;
+        for (int64_t q = 0; q < cp; ++q) row[q] += b[j];
+      }
+    if (count > 1) ChannelMajorToBatch(out, count, num_output_, p, top[0]->data() + first * num_output_ * p);
   }
-  ChannelMajorToBatch(out, n, num_output_, p, top[0]->data());
 }
 
 void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) {
-  const int64_t n = bottom[0]->num(), p = geom_.positions(), np = n * p;
+  const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
-  float* g = ws.Get(1, static_cast<size_t>(num_output_ * np));
-  BatchToChannelMajor(top[0]->diff(), n, num_output_, p, g);
-  float* cols = ws.Get(0, static_cast<size_t>(geom_.taps() * np));
   const float* w = def_.blobs[0].data.data();
-  for (int grp = 0; grp < group_; ++grp)
-    Gemm(true, false, kg, np, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * np, np, 0.0f, cols + grp * kg * np, np);
-  ScatterColumns(cols, *bottom[0]);
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first), cp = count * p;
+    const float* g = top[0]->diff() + first * num_output_ * p;
+    if (count > 1) {
+      float* gm = ws.Get(1, static_cast<size_t>(num_output_ * cp));
+      BatchToChannelMajor(g, count, num_output_, p, gm);
+      g = gm;
+    }
+    float* cols = ws.Get(0, static_cast<size_t>(geom_.taps() * cp));
+    for (int grp = 0; grp < group_; ++grp)
+      Gemm(true, false, kg, cp, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * cp, cp, 0.0f, cols + grp * kg * cp, cp);
+    ScatterBlock(cols, first, count, *bottom[0]);
+  }
 }
 
 void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) {
-  const int64_t n = bottom[0]->num(), p = geom_.positions(), np = n * p;
+  const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
-  const float* cols = BatchColumns(*bottom[0], ws, 0);
-  float* zr = ws.Get(1, static_cast<size_t>(2 * num_output_ * np));  // [Z; R], channel-major
-  float* z = zr;
-  float* r = zr + num_output_ * np;
-  BatchToChannelMajor(top[0]->data(), n, num_output_, p, z);
-  BatchToChannelMajor(top[0]->diff(), n, num_output_, p, r);
-  float* rcols = ws.Get(2, static_cast<size_t>(geom_.taps() * np));
   const float* w = def_.blobs[0].data.data();
   const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
   const bool ab = rule.linear == LinearRule::kAlphaBeta;
   if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()));
-  for (int g = 0; g < group_; ++g) {
-    LinearProblem lp;
-    lp.m = mg; lp.k = kg; lp.p = np;
-    lp.w = w + g * mg * kg;
-    lp.x = cols + g * kg * np;
-    lp.z = z + g * mg * np;
-    // The original's alpha-beta reads group 0's biases for every group (compat only).
-    const bool group0_bias = rule.compat_group_bias && rule.linear == LinearRule::kAlphaBeta;
-    lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
-    lp.r = r + g * mg * np;
-    lp.rx = rcols + g * kg * np;
-    if (ab) {
-      lp.w_pos = signed_.pos() + g * mg * kg;
-      lp.w_neg = signed_.neg() + g * mg * kg;
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first), cp = count * p;
+    const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
+    // Z (forward output incl. bias) and R, channel-major over the block's images.
+    const float* z = top[0]->data() + first * num_output_ * p;
+    const float* r = top[0]->diff() + first * num_output_ * p;
+    if (count > 1) {
+      float* zr = ws.Get(1, static_cast<size_t>(2 * num_output_ * cp));
+      BatchToChannelMajor(z, count, num_output_, p, zr);
+      BatchToChannelMajor(r, count, num_output_, p, zr + num_output_ * cp);
+      z = zr;
+      r = zr + num_output_ * cp;
     }
-    lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
-    ApplyLinearRule(rule, lp, ws);
+    float* rcols = ws.Get(2, static_cast<size_t>(geom_.taps() * cp));
+    for (int g = 0; g < group_; ++g) {
+      LinearProblem lp;
+      lp.m = mg; lp.k = kg; lp.p = cp;
+      lp.w = w + g * mg * kg;
+      lp.x = cols + g * kg * cp;
+      lp.z = z + g * mg * cp;
+      // The original's alpha-beta reads group 0's biases for every group (compat only).
+      const bool group0_bias = rule.compat_group_bias && ab;
+      lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
+      lp.r = r + g * mg * cp;
+      lp.rx = rcols + g * kg * cp;
+      if (ab) {
+        lp.w_pos = signed_.pos() + g * mg * kg;
+        lp.w_neg = signed_.neg() + g * mg * kg;
+      }
+      lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
+      ApplyLinearRule(rule, lp, ws);
+    }
+    ScatterBlock(rcols, first, count, *bottom[0]);
   }
-  ScatterColumns(rcols, *bottom[0]);
 }
 
 }  // namespace caffe_lrp

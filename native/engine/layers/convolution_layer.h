@@ -18,10 +18,13 @@ class ConvolutionLayer : public Layer {
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
 
  private:
-  // im2col of every image of the bottom into one taps x (N*P) matrix.
-  float* BatchColumns(const Blob& bottom, Workspace& ws, int slot) const;
-  // Adds a taps x (N*P) column matrix back onto the bottom diff (zeroed first).
-  void ScatterColumns(const float* cols, Blob& bottom) const;
+  // Outputs per image from which images are processed one at a time.
+  static constexpr int64_t kPerImagePositions = 512;
+  int64_t BlockSize(int64_t n) const;
+  // im2col of images [first, first+count) into one taps x (count*P) matrix.
+  float* BlockColumns(const Blob& bottom, int64_t first, int64_t count, Workspace& ws, int slot) const;
+  // Writes a taps x (count*P) column matrix back onto those images' bottom diff.
+  void ScatterBlock(const float* cols, int64_t first, int64_t count, Blob& bottom) const;
 
   int num_output_, group_;
   bool bias_term_;
