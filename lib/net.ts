@@ -163,7 +163,11 @@ export class Net {
 
   private reshapeNow(batch: number): void {
     if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `batch size must be a positive integer, got ${batch}`);
-    this.live.reshape(batch);
+    try {
+      this.live.reshape(batch);
+    } catch (e) {
+      throw new CaffeLrpError('SHAPE', `reshape to batch ${batch}: ${(e as Error).message}`, { file: this.spec.source });
+    }
     this.layerCache = undefined;
     this.forwardDone = false;
   }

@@ -17,19 +17,24 @@ class Blob {
   const Shape& shape() const { return shape_; }
   int64_t shape(int axis) const { return shape_[CanonicalAxis(axis, shape_.size(), "blob '" + name_ + "'")]; }
   size_t rank() const { return shape_.size(); }
-  int64_t count() const { return static_cast<int64_t>(data_.size()); }
+  int64_t count() const { return count_; }
   int64_t num() const { return shape_.empty() ? 1 : shape_[0]; }
   // Elements per image (everything after axis 0).
   int64_t per_image() const { return shape_.empty() ? 1 : count() / shape_[0]; }
   int64_t CountFrom(int axis) const { return CountRange(shape_, axis, shape_.size()); }
   int64_t CountTo(int axis) const { return CountRange(shape_, 0, axis); }
 
+  // Sets the shape only; memory comes with Allocate(), so a net can add up what it needs
+  // and refuse absurd sizes before anything is allocated.
   void Reshape(const Shape& shape) {
-    int64_t n = Count(shape);
+    count_ = Count(shape);
     shape_ = shape;
-    data_.assign(static_cast<size_t>(n), 0.0f);
-    diff_.assign(static_cast<size_t>(n), 0.0f);
   }
+  void Allocate() {
+    data_.assign(static_cast<size_t>(count_), 0.0f);
+    diff_.assign(static_cast<size_t>(count_), 0.0f);
+  }
+  bool allocated() const { return static_cast<int64_t>(data_.size()) == count_ && static_cast<int64_t>(diff_.size()) == count_; }
 
   float* data() { return data_.data(); }
   const float* data() const { return data_.data(); }
@@ -40,6 +45,7 @@ class Blob {
  private:
   std::string name_;
   Shape shape_;
+  int64_t count_ = 0;
   std::vector<float> data_;
   std::vector<float> diff_;
 };

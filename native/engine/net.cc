@@ -8,6 +8,8 @@
 #include <map>
 #include <unordered_map>
 
+#include <unistd.h>
+
 namespace caffe_lrp {
 namespace {
 
@@ -21,6 +23,13 @@ double SumOf(const float* v, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += v[i];
   return s;
+}
+
+// 80% of physical memory: beyond that the process would swap or be killed.
+double MemoryBudgetBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 64.0 * (1 << 30);
+  return 0.8 * static_cast<double>(pages) * static_cast<double>(page);
 }
 
 }  // namespace
@@ -83,14 +92,33 @@ Blob* Net::FindBlob(const std::string& name) const {
 
 void Net::Reshape(int64_t batch) {
   if (batch <= 0) throw EngineError("batch size must be positive, got " + std::to_string(batch));
+  const int64_t previous = batch_;
+  try {
+    ReshapeTo(batch);
+  } catch (...) {
+    // Leave the net as it was: shapes back to the previous batch (memory is still there).
+    if (previous > 0) ReshapeTo(previous);
+    throw;
+  }
+}
+
+void Net::ReshapeTo(int64_t batch) {
   forward_done_ = false;
   for (Blob* in : inputs_) {
     Shape s = in->shape();
     s[0] = batch;
     in->Reshape(s);
   }
-  // Refuse absurd sizes before allocating: sum up what the layers will need.
+  // Shapes first, memory second: refuse absurd sizes before allocating anything.
   for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Reshape(bottoms_[i], tops_[i]);
+  double bytes = 0;
+  for (const auto& b : blob_storage_) bytes += 2.0 * sizeof(float) * static_cast<double>(b->count());
+  const double budget = MemoryBudgetBytes();
+  if (bytes > budget)
+    throw EngineError("the net needs " + std::to_string(bytes / (1 << 30)) + " GiB for its blobs at batch size " + std::to_string(batch) +
+                      ", more than the " + std::to_string(budget / (1 << 30)) + " GiB this machine can give it; use a smaller batch or input");
+  for (const auto& b : blob_storage_)
+    if (!b->allocated()) b->Allocate();
   batch_ = batch;
 }
 

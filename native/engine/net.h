@@ -70,6 +70,7 @@ class Net {
   void ReleaseScratch() { ws_.Release(); }
 
  private:
+  void ReshapeTo(int64_t batch);
   void Seed(const BackwardRequest& request);
   void ZeroUnreachedDiffs(const BackwardRequest& request);
 

@@ -29,3 +29,17 @@ test('1,000 forward + relevance calls and 200 net lifetimes keep RSS flat', asyn
   // AddressSanitizer keeps freed memory in quarantine: only the plain build is measured.
   if (!process.env.CAFFE_LRP_SANITIZED) expect(after - before).toBeLessThan(40);
 });
+
+test('absurd sizes are refused before anything is allocated', async () => {
+  const { smallNet } = await import('../helpers/small-nets');
+  const spec = smallNet(1, true);
+  spec.layers = spec.layers.filter((l) => l.type !== 'InnerProduct' && l.type !== 'Softmax'); // fully convolutional
+  spec.inputs[0].shape = [1, 3, 14000, 14000]; // every blob < 2^31 values, ~26 GB for the net
+  expect(() => new Net(spec)).toThrow(/GiB .* more than/);
+  spec.inputs[0].shape = [1, 3, 16, 16];
+  const net = new Net(spec);
+  await expect(net.reshape(1_000_000)).rejects.toMatchObject({ code: 'SHAPE', message: expect.stringMatching(/GiB/) });
+  await expect(net.forward(new Float32Array(768))).resolves.toHaveLength(1); // still usable at its old size
+  expect(() => new Net({ ...smallNet(1, true), inputs: [{ name: 'data', shape: [1, 3, 50000, 50000] }] })).toThrow(/too large/);
+  await net.dispose();
+});

@@ -28,7 +28,6 @@ void EltwiseLayer::Reshape(const Blobs& bottom, const Blobs& top) {
       Fail("inputs '" + bottom[0]->name() + "' (" + ShapeString(bottom[0]->shape()) + ") and '" + b->name() + "' (" +
            ShapeString(b->shape()) + ") differ in shape");
   top[0]->Reshape(bottom[0]->shape());
-  winner_.assign(op_ == Op::kMax ? static_cast<size_t>(top[0]->count()) : 0, 0);
 }
 
 void EltwiseLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
@@ -49,6 +48,7 @@ void EltwiseLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
         for (int64_t i = 0; i < n; ++i) y[i] *= bottom[k]->data()[i];
       break;
     case Op::kMax:
+      winner_.assign(static_cast<size_t>(n), 0);
       std::fill(y, y + n, -FLT_MAX);
       for (size_t k = 0; k < bottom.size(); ++k)
         for (int64_t i = 0; i < n; ++i)

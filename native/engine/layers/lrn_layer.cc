@@ -19,10 +19,10 @@ void LRNLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   if (b.rank() != 4) Fail("input '" + b.name() + "' must be 4-D (N x C x H x W), got " + ShapeString(b.shape()));
   channels_ = b.shape(1); height_ = b.shape(2); width_ = b.shape(3);
   top[0]->Reshape(b.shape());
-  scale_.assign(static_cast<size_t>(b.count()), 0.0f);
 }
 
 void LRNLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  scale_.resize(static_cast<size_t>(bottom[0]->count()));
   if (across_) ForwardAcross(*bottom[0], *top[0]);
   else ForwardWithin(*bottom[0], *top[0]);
 }

@@ -45,7 +45,6 @@ void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
     if ((out_w_ - 1) * sw_ >= width_ + pw_) --out_w_;
   }
   top[0]->Reshape({b.num(), channels_, out_h_, out_w_});
-  argmax_.assign(is_max_ ? static_cast<size_t>(top[0]->count()) : 0, -1);
 }
 
 PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
@@ -60,6 +59,7 @@ PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
 }
 
 void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  if (is_max_) argmax_.resize(static_cast<size_t>(top[0]->count()));
   const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* x = bottom[0]->data() + pl * in_plane;

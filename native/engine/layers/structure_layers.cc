@@ -169,24 +169,30 @@ PermuteLayer::PermuteLayer(const LayerDef& def) : Layer(def) { order_ = def.IntL
 void PermuteLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   const Shape& in = bottom[0]->shape();
   const int rank = static_cast<int>(in.size());
-  std::vector<int> order;
   std::vector<bool> used(rank, false);
+  resolved_.clear();
   for (int a : order_) {
     if (a < 0 || a >= rank || used[a]) Fail("order must list distinct axes below " + std::to_string(rank));
     used[a] = true;
-    order.push_back(a);
+    resolved_.push_back(a);
   }
-  for (int a = 0; a < rank; ++a) if (!used[a]) order.push_back(a);
+  for (int a = 0; a < rank; ++a) if (!used[a]) resolved_.push_back(a);
   Shape out(rank);
-  for (int i = 0; i < rank; ++i) out[i] = in[order[i]];
+  for (int i = 0; i < rank; ++i) out[i] = in[resolved_[i]];
   top[0]->Reshape(out);
+  source_.clear();  // rebuilt by the next Forward, after the net has checked its memory budget
+}
+
+// For each top element, the index of its bottom element.
+void PermuteLayer::BuildSource(const Shape& in, const Shape& out) {
+  const int rank = static_cast<int>(in.size());
   std::vector<int64_t> in_stride(rank, 1);
   for (int i = rank - 2; i >= 0; --i) in_stride[i] = in_stride[i + 1] * in[i + 1];
   source_.assign(static_cast<size_t>(Count(out)), 0);
   std::vector<int64_t> idx(rank, 0);
   for (int64_t t = 0; t < static_cast<int64_t>(source_.size()); ++t) {
     int64_t src = 0;
-    for (int i = 0; i < rank; ++i) src += idx[i] * in_stride[order[i]];
+    for (int i = 0; i < rank; ++i) src += idx[i] * in_stride[resolved_[i]];
     source_[t] = src;
     for (int i = rank - 1; i >= 0; --i) {  // advance the top index odometer
       if (++idx[i] < out[i]) break;
@@ -194,7 +200,9 @@ void PermuteLayer::Reshape(const Blobs& bottom, const Blobs& top) {
     }
   }
 }
+
 void PermuteLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
+  if (source_.empty()) BuildSource(bottom[0]->shape(), top[0]->shape());
   for (size_t t = 0; t < source_.size(); ++t) top[0]->data()[t] = bottom[0]->data()[source_[t]];
 }
 void PermuteLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {

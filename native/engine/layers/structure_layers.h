@@ -81,9 +81,10 @@ class PermuteLayer : public Layer {
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
 
  private:
-  // For each top element, the index of its bottom element.
+  void BuildSource(const Shape& in, const Shape& out);
   std::vector<int64_t> source_;
-  std::vector<int> order_;
+  std::vector<int> order_;     // as given (may omit trailing axes)
+  std::vector<int> resolved_;  // full permutation
 };
 
 class SoftmaxLayer : public Layer {

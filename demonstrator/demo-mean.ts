@@ -1,0 +1,70 @@
+/**
+ * How the demonstrator reads and indexes its mean image (behaviour spec §5.6, contract §2).
+ * Parsing itself is lib/caffe/mean.ts; this module decides the channel order and the
+ * row/column lookup, including the original's quirks that `caffe_lrp_compat 1` restores.
+ */
+import * as fs from 'fs';
+import { CaffeLrpError } from '../lib/errors';
+import { MeanImage, parseMean } from '../lib/caffe/mean';
+import type { MeanMode } from './config';
+
+export interface DemoMean {
+  image: MeanImage;
+  /** 0 text, 1 binaryproto (BGR as Caffe stores it), 2 binaryproto stored RGB. */
+  mode: MeanMode;
+  file: string;
+}
+
+/**
+ * Reads a mean file. Mode 0 is text, 1 and 2 binaryproto; without a mode the content decides
+ * (text → 0, else 1), so a config may leave `use_mean_file_asbinaryprotoblob` out.
+ */
+export function loadDemoMean(file: string, mode?: MeanMode): DemoMean {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new CaffeLrpError('IO', `cannot read the mean file: ${(e as Error).message}`, { file });
+  }
+  const format = mode === undefined ? undefined : mode === 0 ? 'text' : 'binaryproto';
+  const image = parseMean(buf, file, format);
+  const resolved: MeanMode = mode ?? (looksBinary(buf) ? 1 : 0);
+  return { image, mode: resolved, file };
+}
+
+function looksBinary(buf: Buffer): boolean {
+  const n = Math.min(buf.length, 4096);
+  for (let i = 0; i < n; i++) if (!/[0-9eE+\-.\s]/.test(String.fromCharCode(buf[i]))) return true;
+  return buf.length === 0;
+}
+
+/** Mean value lookup in blob channel order (BGR for 3-channel nets) at mean-image coordinates. */
+export type MeanLookup = (blobChannel: number, row: number, col: number) => number;
+
+/**
+ * Checks the mean against the net input (channels, at least S×S — the original's check was
+ * dead code, so a small mean read out of bounds) and returns its lookup.
+ *
+ * Channel order: blob channel c takes mean channel c (modes 0, 1: the file is BGR like the
+ * blob) or mean channel C-1-c (mode 2: the file is RGB).
+ * Position: by default the stored image as it is (row-major). With compat, a binaryproto
+ * mean is indexed as the original did: its row-major plane read as if column-major
+ * (`r + c·H`), which transposes a square mean (behaviour §5.6 / quirk 14). Text means are
+ * read correctly by the original, so compat changes nothing for them.
+ */
+export function meanLookup(mean: DemoMean, netChannels: number, size: number, compat: boolean): MeanLookup {
+  const { channels, height, width, data } = mean.image;
+  if (channels !== netChannels) {
+    throw new CaffeLrpError('SHAPE', `the mean has ${channels} channel(s) but the net input has ${netChannels}`, { file: mean.file });
+  }
+  if (height < size || width < size) {
+    throw new CaffeLrpError('SHAPE', `the mean is ${height}x${width}, smaller than the ${size}x${size} net input`, { file: mean.file });
+  }
+  const plane = height * width;
+  const reversed = mean.mode === 2;
+  const channelOf = (c: number) => (reversed ? channels - 1 - c : c);
+  if (compat && mean.mode !== 0) {
+    return (c, r, col) => data[channelOf(c) * plane + r + col * height];
+  }
+  return (c, r, col) => data[channelOf(c) * plane + r * width + col];
+}

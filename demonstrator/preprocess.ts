@@ -1,0 +1,269 @@
+/**
+ * Image → network input blob, as the original demonstrator does it (behaviour spec §5.7–5.8)
+ * but with sharp instead of ImageMagick (contract §2):
+ *
+ *  1. decode (JPEG, PNG incl. 16-bit/alpha/palette, WebP, TIFF, GIF first frame, greyscale);
+ *     embedded ICC profiles and EXIF orientation are ignored, as ImageMagick's plain read does;
+ *  2. resize so the long side is `baseImgSize`, with ImageMagick's geometry (resize.ts),
+ *     in 16 bits per channel like ImageMagick's Q16 build, with the filter ImageMagick 6 would
+ *     pick (Lanczos normally; Mitchell for alpha/palette/8-bit grey images and enlargements).
+ *     Shrinking uses sharp by default (contract §2: ~0.1–0.2 grey levels MAD from the
+ *     original on the reference photos); `resampler: 'imagemagick'` uses our replica of
+ *     ImageMagick's resize (im-resample.ts), which reproduces the original's blobs to one
+ *     16-bit quantum at similar speed. Enlargements always use the replica (libvips
+ *     interpolates there and is several grey levels off);
+ *  3. centre crop, or edge-replicating pad along a short side below S (§5.8);
+ *  4. values on the 0..255 scale, minus the mean, into a C×S×S Float32Array in BGR order
+ *     (blob channel c = image channel 2−c) for 3-channel nets.
+ *
+ * Alpha is ignored after resizing (the raw colour values are used, as the original does);
+ * the resize itself weights colours by alpha, like ImageMagick. Grey images are replicated to
+ * RGB (1-channel nets: see `toGrey`).
+ *
+ * Each call is independent and async (sharp decodes and resizes off the main thread; the
+ * replica resampler runs on the calling thread, ~10 ms for a 640×480 photo), so a CLI can
+ * prepare the next batch while the native engine computes the current one.
+ */
+import { promises as fsp } from 'fs';
+import sharp from 'sharp';
+import { CaffeLrpError } from '../lib/errors';
+import { DemoMean, meanLookup, MeanLookup } from './demo-mean';
+import { imResize } from './im-resample';
+import { chooseFilter, imageMagickGeometry, ResizeFilter } from './resize';
+
+export type Resampler = 'sharp' | 'imagemagick';
+
+export interface PreprocessOptions {
+  /** Net input height = width (the original requires a square input). */
+  size: number;
+  /** Net input channels: 3 (BGR blob) or 1 (grey). Default 3. */
+  channels?: 1 | 3;
+  /** Long side after resizing; default `size`. Must be >= size. */
+  baseImgSize?: number;
+  /** Mean to subtract (none: nothing subtracted). */
+  mean?: DemoMean;
+  /**
+   * 'sharp' (default, contract §2): libvips' Lanczos 3 / Mitchell, about 0.1–0.2 grey levels
+   * MAD from the original on photos. 'imagemagick': our replica of ImageMagick 6's resize
+   * (im-resample.ts), which reproduces the original's blobs to within one 16-bit quantum
+   * (MAD ~1e-7 on the reference photos) but is 2–7x slower on large photos.
+   * Enlargements always use the replica.
+   */
+  resampler?: Resampler;
+  /** caffe_lrp_compat 1: transposed binaryproto mean and uncentred pad-branch mean (§5.6, §5.8). */
+  compat?: boolean;
+}
+
+export interface Preprocessed {
+  /** Net input for one image: channels×size×size, row-major, BGR for 3 channels, mean subtracted. */
+  blob: Float32Array;
+  /**
+   * The cropped/padded image before mean subtraction, RGB in [0,1], interleaved
+   * height×width×3 (what writeAsInputtedPng takes). Grey nets: the grey value in all three.
+   */
+  asInputted: Float32Array;
+  width: number;
+  height: number;
+  channels: number;
+  /** Size after resizing (before crop/pad) and the filter used, for diagnostics. */
+  resized: { width: number; height: number; filter: ResizeFilter | 'none' };
+}
+
+/** One image's pixels as 16-bit RGB (alpha dropped), ImageMagick Q16 style. */
+interface Pixels16 {
+  data: Uint16Array; // width*height*3
+  width: number;
+  height: number;
+}
+
+export async function preprocessImage(file: string, opts: PreprocessOptions): Promise<Preprocessed> {
+  const S = opts.size;
+  const netChannels = opts.channels ?? 3;
+  const base = opts.baseImgSize ?? S;
+  if (!Number.isInteger(S) || S < 1) throw new CaffeLrpError('OPTION', `net input size must be a positive integer, got ${S}`);
+  if (netChannels !== 1 && netChannels !== 3) throw new CaffeLrpError('UNSUPPORTED', `nets with ${String(netChannels)} input channels are not supported (1 or 3)`);
+  if (!Number.isInteger(base) || base < S) {
+    throw new CaffeLrpError('OPTION', `baseimgsize (${base}) must be an integer >= the net input size (${S})`);
+  }
+  const lookup = opts.mean ? meanLookup(opts.mean, netChannels, S, opts.compat ?? false) : undefined;
+
+  let buf: Buffer;
+  try {
+    buf = await fsp.readFile(file);
+  } catch (e) {
+    throw new CaffeLrpError('IO', `cannot read the image: ${(e as Error).message}`, { file });
+  }
+  let resized: Pixels16;
+  let filter: ResizeFilter | 'none';
+  try {
+    ({ pixels: resized, filter } = await decodeAndResize(buf, base, opts.resampler ?? 'sharp'));
+  } catch (e) {
+    if (e instanceof CaffeLrpError) throw e;
+    throw new CaffeLrpError('DECODE', `cannot decode the image: ${(e as Error).message}`, { file });
+  }
+  const { blob, asInputted } = cropAndNormalise(resized, S, base, netChannels, lookup, opts.mean, opts.compat ?? false);
+  return { blob, asInputted, width: S, height: S, channels: netChannels, resized: { width: resized.width, height: resized.height, filter } };
+}
+
+async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler): Promise<{ pixels: Pixels16; filter: ResizeFilter | 'none' }> {
+  // failOn 'error': images with recoverable flaws (e.g. a truncated JPEG) still load, as with ImageMagick.
+  const input = () => sharp(buf, { ignoreIcc: true, failOn: 'error', pages: 1, page: 0, autoOrient: false });
+  const meta = await input().metadata();
+  const hasAlpha = meta.hasAlpha === true;
+  // 16 bits whenever the source has more than 8 (ImageMagick Q16 keeps them). 8-bit data is
+  // widened here as ImageMagick does (v * 257, exact) — libvips' own 8→16-bit conversion
+  // multiplies by 256 — so resampling happens at 16-bit precision on the right scale.
+  const deep = meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char';
+  let src: Uint16Array;
+  let info: sharp.OutputInfo;
+  if (deep) {
+    const out = await input().toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    src = new Uint16Array(out.data.buffer, out.data.byteOffset, out.data.length / 2);
+    info = out.info;
+  } else {
+    const out = await input().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    src = new Uint16Array(out.data.length);
+    for (let i = 0; i < src.length; i++) src[i] = out.data[i] * 257;
+    info = out.info;
+  }
+  const W = info.width;
+  const H = info.height;
+  const C = info.channels; // 3 or 4 (sharp expands grey to RGB in rgb16)
+  if (C !== 3 && C !== 4) throw new Error(`unexpected ${C}-channel decode`);
+  const { width: tw, height: th } = imageMagickGeometry(W, H, base);
+  if (tw === W && th === H) {
+    // ImageMagick returns an unchanged copy when the size does not change.
+    return { pixels: { data: dropAlpha(src, W * H, C), width: W, height: H }, filter: 'none' };
+  }
+  const filter = chooseFilter(meta, hasAlpha, W, H, tw, th);
+  if (resampler === 'imagemagick' || (tw / W) * (th / H) > 1) {
+    // The replica; always for enlargements, where libvips interpolates instead of filtering
+    // and lands several grey levels away from ImageMagick.
+    return { pixels: { data: dropAlpha(imResize(src, W, H, C as 3 | 4, tw, th, filter), tw * th, C), width: tw, height: th }, filter };
+  }
+  // With alpha, sharp premultiplies for the resize (colours weighted by alpha, as ImageMagick does).
+  const out = await sharp(src, { raw: { width: W, height: H, channels: C as 3 | 4 } })
+    .resize(tw, th, { kernel: filter, fit: 'fill', fastShrinkOnLoad: false })
+    .toColourspace('rgb16')
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
+  const res = new Uint16Array(out.data.buffer, out.data.byteOffset, out.data.length / 2);
+  if (out.info.width !== tw || out.info.height !== th) throw new Error(`resize gave ${out.info.width}x${out.info.height}, expected ${tw}x${th}`);
+  return { pixels: { data: dropAlpha(res, tw * th, out.info.channels), width: tw, height: th }, filter };
+}
+
+function dropAlpha(src: Uint16Array, pixels: number, channels: number): Uint16Array {
+  if (channels === 3) return src.slice(0, pixels * 3);
+  const out = new Uint16Array(pixels * 3);
+  for (let p = 0; p < pixels; p++) {
+    out[3 * p] = src[channels * p];
+    out[3 * p + 1] = src[channels * p + 1];
+    out[3 * p + 2] = src[channels * p + 2];
+  }
+  return out;
+}
+
+/** Where output index i along one axis reads the image and the mean (§5.8). */
+interface AxisMap {
+  src: Int32Array; // image index
+  mean: Int32Array; // mean-image index
+}
+
+/**
+ * The long axis (columns for landscape or square images, rows for portrait) is cropped at
+ * `(base − S) / 2`; ImageMagick's geometry can leave it one pixel short of `base`, so reads are
+ * clamped to the image (the original read past it only when base == S, never in practice).
+ * Its mean offset is `min((Hm−S)/2, (Wm−S)/2)` in compat mode, the centred offset otherwise
+ * (identical for square means).
+ */
+function longAxis(n: number, S: number, base: number, meanCentred: number, meanCompat: number, compat: boolean): AxisMap {
+  const off = Math.floor((base - S) / 2);
+  const src = new Int32Array(S);
+  const mean = new Int32Array(S);
+  for (let i = 0; i < S; i++) {
+    src[i] = Math.min(n - 1, Math.max(0, off + i));
+    mean[i] = (compat ? meanCompat : meanCentred) + i;
+  }
+  return { src, mean };
+}
+
+/**
+ * The short axis: centre crop at `(n − S) / 2` when n >= S; otherwise the image is placed at
+ * `(S − n) / 2` and its first/last line repeated into the border. The original then read the
+ * mean at the image index (not centred, quirk 15); we read it centred unless compat.
+ */
+function shortAxis(n: number, S: number, meanCentred: number, compat: boolean): AxisMap {
+  const src = new Int32Array(S);
+  const mean = new Int32Array(S);
+  if (n >= S) {
+    const off = Math.floor((n - S) / 2);
+    for (let i = 0; i < S; i++) {
+      src[i] = off + i;
+      mean[i] = meanCentred + i;
+    }
+  } else {
+    const p = Math.floor((S - n) / 2);
+    for (let i = 0; i < S; i++) {
+      src[i] = Math.min(n - 1, Math.max(0, i - p));
+      mean[i] = compat ? src[i] : meanCentred + i;
+    }
+  }
+  return { src, mean };
+}
+
+function cropAndNormalise(
+  img: Pixels16,
+  S: number,
+  base: number,
+  netChannels: 1 | 3,
+  lookup: MeanLookup | undefined,
+  mean: DemoMean | undefined,
+  compat: boolean,
+): { blob: Float32Array; asInputted: Float32Array } {
+  const { width: w, height: h, data } = img;
+  const Hm = mean?.image.height ?? S;
+  const Wm = mean?.image.width ?? S;
+  const rowCentred = Math.floor((Hm - S) / 2);
+  const colCentred = Math.floor((Wm - S) / 2);
+  const bsm = Math.min(rowCentred, colCentred);
+  const portrait = h > w;
+  const rows = portrait ? longAxis(h, S, base, rowCentred, bsm, compat) : shortAxis(h, S, rowCentred, compat);
+  const cols = portrait ? shortAxis(w, S, colCentred, compat) : longAxis(w, S, base, colCentred, bsm, compat);
+
+  const plane = S * S;
+  const blob = new Float32Array(netChannels * plane);
+  const asInputted = new Float32Array(plane * 3);
+  const toUnit = 1 / 65535;
+  const to255 = 255 / 65535; // Q16 → 0..255; exact for 8-bit sources (65535 = 257·255)
+  for (let y = 0; y < S; y++) {
+    const sy = rows.src[y];
+    const my = rows.mean[y];
+    for (let x = 0; x < S; x++) {
+      const at = (sy * w + cols.src[x]) * 3;
+      const mx = cols.mean[x];
+      const o = y * S + x;
+      if (netChannels === 3) {
+        for (let c = 0; c < 3; c++) {
+          const q = data[at + 2 - c]; // blob channel c (BGR) = image channel 2 − c (RGB)
+          blob[c * plane + o] = q * to255 - (lookup ? lookup(c, my, mx) : 0);
+          asInputted[3 * o + c] = data[at + c] * toUnit;
+        }
+      } else {
+        const g = toGrey(data[at], data[at + 1], data[at + 2]);
+        blob[o] = g * to255 - (lookup ? lookup(0, my, mx) : 0);
+        asInputted[3 * o] = asInputted[3 * o + 1] = asInputted[3 * o + 2] = g * toUnit;
+      }
+    }
+  }
+  return { blob, asInputted };
+}
+
+/**
+ * Grey value for 1-channel nets (the original supports 3-channel nets only). Grey sources
+ * keep their value exactly; colour images use the Rec. 601 luma weights on the stored
+ * (gamma-encoded) values — what OpenCV's colour→grey conversion does, and hence what Caffe's
+ * own image tools (convert_imageset --gray) fed grey nets during training.
+ */
+export function toGrey(r: number, g: number, b: number): number {
+  return r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
+}
