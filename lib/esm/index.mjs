@@ -1,0 +1,9 @@
+// ES module entry point: re-exports the CommonJS build (dist/lib/index.js), so
+// `import { Net } from 'caffe-lrp'` and `require('caffe-lrp')` share one module instance.
+import cjs from '../../dist/lib/index.js';
+
+export const {
+  Net, rankClasses, FORMULA_TYPES, RULE_NAMES, CaffeLrpError, loadNetSpec, loadNetSpecSync, loadMean, loadLabels,
+  saveCaffemodel, savePrototxt, parsePrototxt, readNpy, parseNpy, encodeNpy,
+} = cjs;
+export default cjs;
