@@ -7,13 +7,11 @@ import { smallNetWithLrn } from '../helpers/small-nets';
 
 const mb = () => process.memoryUsage().rss / 2 ** 20;
 
-test('1,000 forward + relevance calls and 200 net lifetimes keep RSS flat', async () => {
+test('1,000 explain calls (forward + relevance) and 200 net lifetimes keep RSS flat', async () => {
   const spec = smallNetWithLrn(2);
   const x = new Float32Array(2 * 3 * 10 * 10).map((_, i) => Math.cos(i * 0.1) * 40);
-  const run = async (net: Net, i: number) => {
-    await net.forward(x);
-    await net.backwardRelevanceMulti([[i % 5], [(i + 3) % 5]], { relpropformulatype: i % 2 ? 2 : 0, alphabeta_beta: 1, lrn_backward_type: 1 });
-  };
+  const run = (net: Net, i: number) =>
+    net.explain(x, { relpropformulatype: i % 2 ? 2 : 0, alphabeta_beta: 1, lrn_backward_type: 1, targets: [i % 5, 'top5'], conservation: i % 3 === 0 });
   const net = new Net(spec);
   for (let i = 0; i < 100; ++i) await run(net, i); // warm-up: workspaces reach their size
   const before = mb();

@@ -1,0 +1,252 @@
+/**
+ * Command line of the demonstrators (behaviour spec §5.1, contract §2):
+ *
+ *   lrp-demo [options] <config> <filelist> <prefix>
+ *   lrp-parallel-demo [options] <config> <filelist> <prefix>
+ *
+ * plus the original's names (lrp_demo, lrp_parallel_demo and their *_minimaloutput forms,
+ * which imply --minimal-output). Exit status: 0 all images written, 1 usage or start-up
+ * error (config, file list, net, mean), 2 some images failed (each reported on one line).
+ *
+ * The engine is imported only after the options are read, so that `--threads` can set
+ * OPENBLAS_NUM_THREADS before OpenBLAS initialises.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { CaffeLrpError } from '../lib/errors';
+import type { FileListEntry } from './filelist';
+import { Progress, summaryLine, type ProgressStream } from './progress';
+
+export const COMMANDS = {
+  'lrp-demo': { parallel: false, minimal: false },
+  'lrp-parallel-demo': { parallel: true, minimal: false },
+  lrp_demo: { parallel: false, minimal: false },
+  lrp_parallel_demo: { parallel: true, minimal: false },
+  lrp_demo_minimaloutput: { parallel: false, minimal: true },
+  lrp_parallel_demo_minimaloutput: { parallel: true, minimal: true },
+} as const;
+export type CommandName = keyof typeof COMMANDS;
+
+export interface OutStream extends ProgressStream {
+  write(s: string): unknown;
+}
+
+export interface MainOptions {
+  /** Which demonstrator; default 'lrp-demo'. */
+  command?: CommandName;
+  /** Base for relative paths (config, file list, prefix, paths in the config); default process.cwd(). */
+  cwd?: string;
+  stdout?: OutStream;
+  stderr?: OutStream;
+}
+
+interface Args {
+  positional: string[];
+  help: boolean;
+  version: boolean;
+  quiet: boolean;
+  minimal: boolean;
+  threads?: number;
+}
+
+class UsageError extends Error {}
+
+function usageLine(cmd: string): string {
+  return `usage: ${cmd} [--quiet] [--threads N] [--minimal-output] <config> <filelist> <prefix>`;
+}
+
+function helpText(cmd: string): string {
+  const { parallel, minimal } = COMMANDS[cmd as CommandName] ?? COMMANDS['lrp-demo'];
+  return `${usageLine(cmd)}
+
+Explains a Caffe image classifier with Layer-wise Relevance Propagation, image by image,
+${parallel ? "in batches of the net's batch size (config key 'batchsize' overrides it)" : "one image at a time (config key 'batchsize' processes several per pass)"}.
+
+  <config>     demonstrator config file (keys: param_file, model_file, mean_file,
+               relpropformulatype, epsstab, alphabeta_beta, standalone_outpath, ...)
+  <filelist>   one image per line: '<path> [class]'; class -2 = top 5, -1 = top class
+               (also when absent), n >= 0 = class n
+  <prefix>     prepended to every image path as '<prefix>/<path>'
+
+Outputs per image, under standalone_outpath: <name>_rawhm.txt, <name>_toptenscores.txt
+(_top10scores.txt with caffe_lrp_compat 1)${minimal ? '' : ', <name>_heatmap.png, <name>_as_inputted_into_the_dnn.png'}.
+
+Options:
+  --minimal-output   write only _rawhm.txt and the scores file${minimal ? ' (always on for this command)' : ''}
+  --threads N        OpenBLAS threads for the engine (sets OPENBLAS_NUM_THREADS)
+  --quiet, -q        no progress bar, warnings or summary line (errors are still printed)
+  --help, -h         this text
+  --version, -V      the caffe-lrp version
+
+Exit status: 0 all images done, 1 usage or start-up error, 2 some images failed.
+`;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { positional: [], help: false, version: false, quiet: false, minimal: false };
+  let onlyPositional = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (onlyPositional || !arg.startsWith('-') || arg === '-') {
+      a.positional.push(arg);
+      continue;
+    }
+    if (arg === '--') onlyPositional = true;
+    else if (arg === '--help' || arg === '-h') a.help = true;
+    else if (arg === '--version' || arg === '-V') a.version = true;
+    else if (arg === '--quiet' || arg === '-q') a.quiet = true;
+    else if (arg === '--minimal-output') a.minimal = true;
+    else if (arg === '--threads' || arg.startsWith('--threads=')) {
+      const v = arg === '--threads' ? argv[++i] : arg.slice('--threads='.length);
+      if (v === undefined) throw new UsageError('--threads needs a number');
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1024) throw new UsageError(`--threads must be an integer from 1 to 1024, got '${v}'`);
+      a.threads = Number(v);
+    } else throw new UsageError(`unknown option '${arg}'`);
+  }
+  return a;
+}
+
+/** The version of the installed package. */
+export function packageVersion(): string {
+  for (const up of ['..', '../..']) {
+    const file = path.resolve(__dirname, up, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'caffe-lrp' && pkg.version) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return 'unknown';
+}
+
+/** One line, whatever the error: start-up errors are shown without a stack trace. */
+function oneLine(s: string): string {
+  return s.replace(/\s*[\r\n]+\s*/g, '; ').trim();
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof CaffeLrpError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** The reason an image failed, without repeating the image's own path. */
+function imageReason(e: unknown, imageFile: string): string {
+  let msg = errorText(e);
+  if (e instanceof CaffeLrpError && e.file === imageFile && msg.startsWith(`${imageFile}: `)) msg = msg.slice(imageFile.length + 2);
+  return oneLine(msg);
+}
+
+/**
+ * Runs a demonstrator with the arguments after the command name. Resolves to the exit
+ * status; never rejects for bad input (only for defects of caffe-lrp itself).
+ */
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const cmd: CommandName = options.command ?? 'lrp-demo';
+  const mode = COMMANDS[cmd];
+  if (!mode) throw new Error(`unknown demonstrator command '${cmd}'`);
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const cwd = options.cwd ?? process.cwd();
+  const fail = (msg: string) => {
+    stderr.write(`${cmd}: error: ${oneLine(msg)}\n`);
+    return 1;
+  };
+
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    stderr.write(`${cmd}: ${e.message}\n${usageLine(cmd)}\n`);
+    return 1;
+  }
+  if (args.help) {
+    stdout.write(helpText(cmd));
+    return 0;
+  }
+  if (args.version) {
+    stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (args.positional.length !== 3) {
+    stderr.write(`${cmd}: expected 3 arguments <config> <filelist> <prefix>, got ${args.positional.length}\n${usageLine(cmd)}\n`);
+    return 1;
+  }
+  const warn = (msg: string) => {
+    if (!args.quiet) stderr.write(`${cmd}: warning: ${oneLine(msg)}\n`);
+  };
+  if (args.threads !== undefined) {
+    if (Object.keys(require.cache).some((k) => k.endsWith('.node') && path.basename(k).startsWith('caffe_lrp'))) {
+      warn('--threads has no effect: the engine is already loaded in this process');
+    }
+    process.env.OPENBLAS_NUM_THREADS = String(args.threads);
+  }
+  const minimal = mode.minimal || args.minimal;
+  const [configArg, listArg, prefix] = args.positional;
+  const started = Date.now();
+  // Messages name the files as typed when they are relative to the process's own cwd.
+  const userPath = (p: string) => (path.resolve(cwd) === process.cwd() ? p : path.resolve(cwd, p));
+
+  // Only now the modules that load the engine (and sharp).
+  const { readConfig } = await import('./config');
+  const { readFileList } = await import('./filelist');
+  const { openSession } = await import('./session');
+  const { runPipeline } = await import('./pipeline');
+
+  let config;
+  let entries: FileListEntry[];
+  try {
+    const parsed = readConfig(userPath(configArg), { cwd });
+    parsed.warnings.forEach(warn);
+    config = parsed.config;
+    entries = readFileList(userPath(listArg), prefix);
+  } catch (e) {
+    if (!(e instanceof CaffeLrpError)) throw e;
+    return fail(e.message);
+  }
+
+  let session;
+  try {
+    session = await openSession({ config, parallel: mode.parallel, images: entries.length });
+  } catch (e) {
+    if (e instanceof CaffeLrpError) return fail(e.message);
+    // Not an input error in the strict sense (e.g. the engine is not built): still one line.
+    return fail(errorText(e));
+  }
+
+  const progress = new Progress(entries.length, { quiet: args.quiet, stream: stderr });
+  let failed = 0;
+  try {
+    const result = await runPipeline(session, entries, {
+      minimal,
+      cwd,
+      onImageDone(entry, error) {
+        if (error !== undefined) {
+          progress.log(`${cmd}: ${entry.imagePath} (${listArg} line ${entry.line}): ${imageReason(error, path.resolve(cwd, entry.imagePath))}`);
+        }
+        progress.tick(1, error === undefined ? 0 : 1);
+      },
+    });
+    failed = result.failed;
+  } finally {
+    progress.finish();
+    await session.net.dispose();
+  }
+  if (!args.quiet) stderr.write(`${cmd}: ${summaryLine(entries.length, failed, (Date.now() - started) / 1000)}\n`);
+  return failed > 0 ? 2 : 0;
+}
+
+/** Entry point of the bin shims: runs `command` on process.argv and sets the exit status. */
+export function runCommand(command: CommandName): void {
+  main(process.argv.slice(2), { command }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`${command}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

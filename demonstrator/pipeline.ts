@@ -1,0 +1,154 @@
+/**
+ * The per-image pipeline of both demonstrators (behaviour spec §5.10, §5.13, §5.14;
+ * contract §2), in batches of the session's batch size (1 for the sequential demo):
+ * preprocess → forward → class choice → relevance → outputs.
+ *
+ * The next batch is decoded and resized (sharp, off the main thread) while the engine
+ * computes the current one, and a batch's files are written while the next one computes.
+ * A bad image (missing, unreadable, undecodable, no output name, class index out of range)
+ * is taken out of its batch and reported; the others go on. The input blob of a partial
+ * batch is zero-filled by Net.forward, never stale, and only real images are explained.
+ */
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { CaffeLrpError } from '../lib/errors';
+import type { Heatmap } from '../lib/heatmap';
+import { FileListEntry, OutputFiles, outputBase, outputFiles } from './filelist';
+import { writeAsInputtedPng, writeHeatmapPng, writeRawhm, writeTopScores } from './outputs';
+import { preprocessImage, Preprocessed } from './preprocess';
+import { chooseClasses, rankClasses } from './ranking';
+import type { Session } from './session';
+
+export interface PipelineOptions {
+  /** Only `_rawhm.txt` and the scores file (the *_minimaloutput demonstrators). */
+  minimal: boolean;
+  /** Base for relative image paths (the process's cwd for the command line). */
+  cwd: string;
+  /** Called once per list entry, in list order within a batch, with the error for a failed one. */
+  onImageDone(entry: FileListEntry, error?: unknown): void;
+}
+
+export interface PipelineResult {
+  total: number;
+  failed: number;
+}
+
+interface Job {
+  entry: FileListEntry;
+  /** Absolute path of the image. */
+  file: string;
+  files?: OutputFiles;
+  pre?: Preprocessed;
+  scores?: Float32Array;
+  classes?: number[];
+  heatmap?: Heatmap;
+  error?: unknown;
+}
+
+export async function runPipeline(session: Session, entries: FileListEntry[], opts: PipelineOptions): Promise<PipelineResult> {
+  const B = session.batchSize;
+  const batches: FileListEntry[][] = [];
+  for (let i = 0; i < entries.length; i += B) batches.push(entries.slice(i, i + B));
+
+  let failed = 0;
+  const finish = (jobs: Job[]) => {
+    for (const j of jobs) {
+      if (j.error !== undefined) failed++;
+      opts.onImageDone(j.entry, j.error);
+    }
+  };
+
+  let next = batches.length > 0 ? prepareBatch(session, batches[0], opts.cwd) : undefined;
+  let writing: Promise<void> = Promise.resolve();
+  for (let b = 0; b < batches.length; b++) {
+    const jobs = await (next as Promise<Job[]>);
+    // Start decoding the next batch before this one's native compute.
+    next = b + 1 < batches.length ? prepareBatch(session, batches[b + 1], opts.cwd) : undefined;
+    await computeBatch(session, jobs);
+    await writing; // at most one batch of files in flight
+    writing = writeBatch(session, jobs, opts.minimal).then(() => finish(jobs));
+  }
+  await writing;
+  return { total: entries.length, failed };
+}
+
+/** Output names, file checks, class range checks and preprocessing; never rejects. */
+function prepareBatch(session: Session, entries: FileListEntry[], cwd: string): Promise<Job[]> {
+  return Promise.all(entries.map((entry) => prepare(session, entry, cwd)));
+}
+
+async function prepare(session: Session, entry: FileListEntry, cwd: string): Promise<Job> {
+  const { config } = session;
+  const job: Job = { entry, file: path.resolve(cwd, entry.imagePath) };
+  try {
+    job.files = outputFiles(outputBase(entry, config.outPath, config.rootPath), config.compat);
+    const st = await fsp.stat(job.file).catch(() => undefined);
+    if (st === undefined) throw new CaffeLrpError('IO', 'no such file');
+    if (!st.isFile()) throw new CaffeLrpError('IO', 'not a regular file');
+    // Explicit class indices are checked before any work is spent on the image.
+    if (entry.classes.kind === 'class') chooseClasses(entry.classes, new Float32Array(session.numClasses));
+    job.pre = await preprocessImage(job.file, {
+      size: session.size,
+      channels: session.channels,
+      baseImgSize: session.baseImgSize,
+      mean: session.mean,
+      compat: config.compat,
+    });
+  } catch (e) {
+    job.error = e;
+  }
+  return job;
+}
+
+/** One forward and one relevance pass for the good images of a batch. */
+async function computeBatch(session: Session, jobs: Job[]): Promise<void> {
+  const ok = jobs.filter((j) => j.error === undefined);
+  if (ok.length === 0) return;
+  const { net } = session;
+  let scores: Float32Array[];
+  try {
+    scores = await net.forward(ok.map((j) => (j.pre as Preprocessed).blob));
+  } catch (e) {
+    for (const j of ok) j.error = e;
+    return;
+  }
+  const classes = ok.map((j, i) => {
+    j.scores = scores[i].subarray(0, session.numClasses);
+    try {
+      j.classes = chooseClasses(j.entry.classes, j.scores);
+      return j.classes;
+    } catch (e) {
+      // Cannot happen after prepare's check; the image still needs a seed in this pass.
+      j.error = e;
+      return rankClasses(j.scores).slice(0, 1);
+    }
+  });
+  try {
+    const maps = await net.backwardRelevanceMulti(classes, session.relOptions);
+    ok.forEach((j, i) => {
+      j.heatmap = maps[i];
+    });
+  } catch (e) {
+    for (const j of ok) if (j.error === undefined) j.error = e;
+  }
+}
+
+/** The output files of every good image of a batch (each file atomically). */
+async function writeBatch(session: Session, jobs: Job[], minimal: boolean): Promise<void> {
+  await Promise.all(
+    jobs.map(async (j) => {
+      if (j.error !== undefined) return;
+      const files = j.files as OutputFiles;
+      const hm = j.heatmap as Heatmap;
+      const pre = j.pre as Preprocessed;
+      const writes = [writeRawhm(files.rawhm, hm), writeTopScores(files.scores, j.scores as Float32Array)];
+      if (!minimal) {
+        writes.push(writeHeatmapPng(files.heatmap, hm, session.config.heatmapColormap));
+        writes.push(writeAsInputtedPng(files.asInputted, pre.asInputted, pre.width, pre.height));
+      }
+      const settled = await Promise.allSettled(writes);
+      const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (bad) j.error = bad.reason;
+    }),
+  );
+}
