@@ -15,7 +15,7 @@ import { VECTORS, haveShared } from './shared';
 const CASE = 'e2e-lrp_demo-f100-mc';
 const have = haveShared(path.join(VECTORS, CASE), 'demonstrator command-line tests that run a net');
 const withShared = have ? describe : describe.skip;
-const PKG = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string };
+const PKG = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -87,8 +87,9 @@ describe('arguments', () => {
       const shim = path.resolve(__dirname, '../../demonstrator/bin', `${name}.js`);
       const text = fs.readFileSync(shim, 'utf8');
       expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
-      expect(text).toContain(`runCommand('${name}')`);
+      expect(text).toContain(`require('./launch')('${name}')`);
       expect(fs.statSync(shim).mode & 0o111).not.toBe(0);
+      expect(PKG.bin[name]).toBe(`demonstrator/bin/${name}.js`);
     }
   });
 });
