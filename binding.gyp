@@ -9,14 +9,14 @@
         "/usr/include/x86_64-linux-gnu/openblas-pthread",
         "/usr/include/aarch64-linux-gnu/openblas-pthread"
       ],
-      "libraries": ["-lopenblas"],
+      "libraries": ["-lopenblas", "-fopenmp"],
       "library_dirs": [
         "/usr/lib/x86_64-linux-gnu/openblas-pthread",
         "/usr/lib/aarch64-linux-gnu/openblas-pthread"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-Wall", "-Wextra"]
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-fopenmp", "-O3", "-Wall", "-Wextra"]
     }
   ]
 }

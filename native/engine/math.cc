@@ -32,11 +32,13 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
       std::memcpy(col + c * ld, image + c * g.height * g.width, sizeof(float) * g.height * g.width);
     return;
   }
-  int64_t row = 0;
+  // Rows of different channels are independent: split them over threads.
+#pragma omp parallel for schedule(static) if (g.channels * oh * ow * g.kernel_h * g.kernel_w > kParallelGrain)
   for (int64_t c = 0; c < g.channels; ++c) {
     const float* plane = image + c * g.height * g.width;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw, ++row) {
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
         float* out = col + row * ld;
         for (int64_t y = 0; y < oh; ++y) {
           const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
@@ -68,11 +70,13 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
 
 void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
   const int64_t oh = g.out_h, ow = g.out_w;
-  int64_t row = 0;
+  // Each channel adds onto its own image plane only: channels can go to different threads.
+#pragma omp parallel for schedule(static) if (g.channels * oh * ow * g.kernel_h * g.kernel_w > kParallelGrain)
   for (int64_t c = 0; c < g.channels; ++c) {
     float* plane = image + c * g.height * g.width;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw, ++row) {
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
         const float* in = col + row * ld;
         for (int64_t y = 0; y < oh; ++y) {
           const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
@@ -91,12 +95,14 @@ void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
 }
 
 void BatchToChannelMajor(const float* src, int64_t n, int64_t c, int64_t p, float* dst) {
+#pragma omp parallel for schedule(static) if (n * c * p > kParallelGrain)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch)
       std::memcpy(dst + ch * n * p + i * p, src + (i * c + ch) * p, sizeof(float) * p);
 }
 
 void ChannelMajorToBatch(const float* src, int64_t n, int64_t c, int64_t p, float* dst) {
+#pragma omp parallel for schedule(static) if (n * c * p > kParallelGrain)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch)
       std::memcpy(dst + (i * c + ch) * p, src + ch * n * p + i * p, sizeof(float) * p);

@@ -5,6 +5,9 @@
 
 namespace caffe_lrp {
 
+// Loops over fewer elements than this stay on one thread (OpenMP start-up is not free).
+constexpr int64_t kParallelGrain = 1 << 15;
+
 // C = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T.
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);

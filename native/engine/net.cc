@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_map>
 
+#include <time.h>
 #include <unistd.h>
 
 namespace caffe_lrp {
@@ -24,6 +25,35 @@ double SumOf(const float* v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) s += v[i];
   return s;
 }
+
+// With CAFFE_LRP_PROFILE set, prints each layer's wall time and the calling thread's CPU
+// time (the latter is less disturbed by other processes on a shared machine).
+class LayerTimer {
+ public:
+  LayerTimer(const char* pass, const Layer& layer) : pass_(pass), layer_(layer) {
+    if (!Enabled()) return;
+    wall_ = std::chrono::steady_clock::now();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_);
+  }
+  ~LayerTimer() {
+    if (!Enabled()) return;
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    const double cpu = (now.tv_sec - cpu_.tv_sec) * 1e3 + (now.tv_nsec - cpu_.tv_nsec) / 1e6;
+    const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_).count();
+    std::fprintf(stderr, "%-9s %-14s %-12s wall %8.3f ms  cpu %8.3f ms\n", pass_, layer_.name().c_str(), layer_.type().c_str(), wall, cpu);
+  }
+
+ private:
+  static bool Enabled() {
+    static const bool on = std::getenv("CAFFE_LRP_PROFILE") != nullptr;
+    return on;
+  }
+  const char* pass_;
+  const Layer& layer_;
+  std::chrono::steady_clock::time_point wall_;
+  timespec cpu_{};
+};
 
 // 80% of physical memory: beyond that the process would swap or be killed.
 double MemoryBudgetBytes() {
@@ -138,13 +168,9 @@ void Net::SetInput(size_t index, const float* data, int64_t count) {
 }
 
 void Net::Forward() {
-  static const bool profile = std::getenv("CAFFE_LRP_PROFILE") != nullptr;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
+    LayerTimer timer("forward", *layers_[i]);
     layers_[i]->Forward(bottoms_[i], tops_[i], ws_);
-    if (profile)
-      std::fprintf(stderr, "forward %-12s %8.3f ms\n", layers_[i]->name().c_str(),
-                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   forward_done_ = true;
 }
@@ -196,13 +222,11 @@ BackwardResult Net::Backward(const BackwardRequest& r) {
   BackwardResult result;
   for (int i = r.start; i >= r.end; --i) {
     Layer& layer = *layers_[i];
-    static const bool profile = std::getenv("CAFFE_LRP_PROFILE") != nullptr;
-    auto t0 = std::chrono::steady_clock::now();
-    if (r.gradient) layer.BackwardGradient(bottoms_[i], tops_[i], ws_);
-    else layer.BackwardRelevance(bottoms_[i], tops_[i], r.rules[i], ws_);
-    if (profile)
-      std::fprintf(stderr, "backward %-12s %8.3f ms\n", layer.name().c_str(),
-                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    {
+      LayerTimer timer(r.gradient ? "gradient" : "relevance", layer);
+      if (r.gradient) layer.BackwardGradient(bottoms_[i], tops_[i], ws_);
+      else layer.BackwardRelevance(bottoms_[i], tops_[i], r.rules[i], ws_);
+    }
     if (r.conservation) {
       LayerConservation lc{i, std::vector<double>(batch_, 0.0), std::vector<double>(batch_, 0.0)};
       for (int64_t n = 0; n < batch_; ++n) {

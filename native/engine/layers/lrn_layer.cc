@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/math.h"
+
 namespace caffe_lrp {
 
 LRNLayer::LRNLayer(const LayerDef& def) : Layer(def) {
@@ -30,6 +32,7 @@ void LRNLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
 void LRNLayer::ForwardAcross(const Blob& bottom, Blob& top) {
   const int64_t plane = height_ * width_, half = (size_ - 1) / 2;
   const float a = alpha_ / static_cast<float>(size_);
+#pragma omp parallel for schedule(static) if (bottom.count() > kParallelGrain)
   for (int64_t n = 0; n < bottom.num(); ++n) {
     const float* x = bottom.data() + n * channels_ * plane;
     float* s = scale_.data() + n * channels_ * plane;
