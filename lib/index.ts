@@ -16,3 +16,9 @@ export { loadNetSpec, loadNetSpecSync, loadMean, loadLabels, saveCaffemodel, sav
 export type { NetSpec, LayerSpec, BlobData, InputSpec } from './caffe/netspec-types';
 export type { MeanImage } from './caffe/mean';
 export { readNpy, parseNpy, encodeNpy } from './io/npy';
+export { writeNpy, npyToFloat32 } from './io/npy';
+export { readNpz, parseNpz } from './io/npz';
+export { parseTextMatrix, readTextMatrix, formatTextMatrix, writeTextMatrix } from './io/text-matrix';
+export type { LayerRulesOption, LayerRuleOption, Semantics } from './relevance/layer-rules';
+/** The LRP Toolbox's own text model format, rules and rendering helpers. */
+export * as toolbox from './toolbox';

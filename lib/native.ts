@@ -15,15 +15,28 @@ export interface NativeLayerInfo {
   topShapes: number[][];
 }
 
+/** One layer's rule as the engine applies it (native/engine/relevance/layer_rule.h). */
 export interface NativeRule {
   linear?: 'epsilon' | 'alphabeta' | 'flat' | 'wsquare' | 'transpose';
   epsilon?: number;
+  /** Alpha-beta: weight of the subtracted negative part; alpha = 1 + beta unless `alpha` is given. */
   beta?: number;
+  /** Alpha-beta: weight of the positive part. When given, beta may be negative (toolbox: beta = alpha - 1). */
+  alpha?: number;
   biasTreatment?: number;
-  pool?: 'wta' | 'proportional';
+  /**
+   * Pooling: 'wta' (MAX: first maximum; AVE/SUM: proportional), 'proportional' (x/sum, Caffe's
+   * AVE rule), 'wta-ties' (MAX: split among all maxima), 'flat', and for AVE/SUM 'epsilon' and
+   * 'alphabeta' on the window sum.
+   */
+  pool?: 'wta' | 'proportional' | 'wta-ties' | 'flat' | 'epsilon' | 'alphabeta';
   lrn?: 'identity' | 'taylor';
   relu?: 'identity' | 'rectify' | 'guided';
+  /** 'caffe' (default): the Caffe plugin's stabilisers; 'toolbox': sign(0) = +1 and 1e-16 in alpha-beta. */
+  stabilizer?: 'caffe' | 'toolbox';
   compatGroupBias?: boolean;
+  /** Reproduce the toolbox's SumPool alpha-beta defect (beta term times R twice). */
+  compatSumPoolBeta?: boolean;
   flatOverDepth?: boolean;
 }
 

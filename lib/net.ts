@@ -253,7 +253,7 @@ export class Net {
     if (!Array.isArray(classes) || classes.length !== expectedImages)
       throw new CaffeLrpError('OPTION', `expected one class list for each of the ${expectedImages} image(s) of the last forward pass, got ${Array.isArray(classes) ? classes.length : typeof classes}`);
     const layers = this.live.layers();
-    const start = resolveStartLayer(layers, o.lastlayerindex);
+    const start = resolveStartLayer(layers, o.lastlayerindex, o.semantics);
     if (o.firstlayerindex > start)
       throw new CaffeLrpError('OPTION', `option 'firstlayerindex': ${o.firstlayerindex} is above the start layer ${start} ('${layers[start].name}')`);
     classes.forEach((list, i) => checkClasses(list, i, o, layers[start]));
@@ -262,12 +262,13 @@ export class Net {
       end: o.firstlayerindex,
       gradient: usesGradient(o.formulaType),
       conservation: o.conservation,
-      rules: usesGradient(o.formulaType) ? undefined : rulesFor(layers, o),
+      rules: usesGradient(o.formulaType) ? undefined : rulesFor(layers, o, this.spec),
       classes,
       values: o.initRelevance === undefined ? undefined : classes.map((l) => l.map(() => o.initRelevance as number)),
     });
     const inputNames = new Set(this.live.inputs().map((i) => i.name));
-    const isNetInput = inputNames.has(layers[o.firstlayerindex].bottoms[0]);
+    // Caffe image inputs are BGR (heatmaps come out RGB); toolbox inputs keep their order.
+    const isNetInput = o.semantics === 'caffe' && inputNames.has(layers[o.firstlayerindex].bottoms[0]);
     let heatmaps = toHeatmaps(result.shape, result.data, classes.length, isNetInput);
     if (o.formulaType === 99) heatmaps = heatmaps.map(channelNorm);
     const conservation = result.conservation?.map((row) => ({

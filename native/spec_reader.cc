@@ -147,16 +147,26 @@ LayerRule ReadRule(const Napi::Value& v, int index) {
                     {{"epsilon", LinearRule::kEpsilon}, {"alphabeta", LinearRule::kAlphaBeta}, {"flat", LinearRule::kFlat},
                      {"wsquare", LinearRule::kWSquare}, {"transpose", LinearRule::kTranspose}},
                     where);
-  r.pool = Choice(o, "pool", PoolRule::kWinnerTakeAll, {{"wta", PoolRule::kWinnerTakeAll}, {"proportional", PoolRule::kProportional}}, where);
+  r.pool = Choice(o, "pool", PoolRule::kWinnerTakeAll,
+                  {{"wta", PoolRule::kWinnerTakeAll}, {"proportional", PoolRule::kProportional},
+                   {"wta-ties", PoolRule::kWinnerTakeAllTies}, {"flat", PoolRule::kFlat},
+                   {"epsilon", PoolRule::kEpsilon}, {"alphabeta", PoolRule::kAlphaBeta}},
+                  where);
+  r.stabilizer = Choice(o, "stabilizer", Stabilizer::kCaffe, {{"caffe", Stabilizer::kCaffe}, {"toolbox", Stabilizer::kToolbox}}, where);
   r.lrn = Choice(o, "lrn", LrnRule::kIdentity, {{"identity", LrnRule::kIdentity}, {"taylor", LrnRule::kTaylor}}, where);
   r.relu = Choice(o, "relu", ReluRule::kIdentity,
                   {{"identity", ReluRule::kIdentity}, {"rectify", ReluRule::kRectify}, {"guided", ReluRule::kGuided}}, where);
   if (o.Has("epsilon")) r.epsilon = static_cast<float>(FiniteNumber(o.Get("epsilon"), where + ".epsilon"));
   if (o.Has("beta")) r.beta = static_cast<float>(FiniteNumber(o.Get("beta"), where + ".beta"));
-  if (r.beta < 0) throw EngineError(where + ": beta must be >= 0");
+  if (o.Has("alpha") && !o.Get("alpha").IsUndefined()) {
+    r.has_alpha = true;
+    r.alpha = static_cast<float>(FiniteNumber(o.Get("alpha"), where + ".alpha"));
+  }
+  if (r.beta < 0 && !r.has_alpha) throw EngineError(where + ": beta must be >= 0 (alpha = 1 + beta unless alpha is given)");
   if (o.Has("biasTreatment")) r.bias_treatment = static_cast<int>(Integer(o.Get("biasTreatment"), where + ".biasTreatment", 0, 1));
   if (o.Has("compatGroupBias")) r.compat_group_bias = o.Get("compatGroupBias").ToBoolean().Value();
   if (o.Has("flatOverDepth")) r.flat_over_depth = o.Get("flatOverDepth").ToBoolean().Value();
+  if (o.Has("compatSumPoolBeta")) r.compat_sum_pool_beta = o.Get("compatSumPoolBeta").ToBoolean().Value();
   return r;
 }
 

@@ -4,6 +4,7 @@ import cjs from '../../dist/lib/index.js';
 
 export const {
   Net, rankClasses, FORMULA_TYPES, RULE_NAMES, CaffeLrpError, loadNetSpec, loadNetSpecSync, loadMean, loadLabels,
-  saveCaffemodel, savePrototxt, parsePrototxt, readNpy, parseNpy, encodeNpy,
+  saveCaffemodel, savePrototxt, parsePrototxt, readNpy, parseNpy, encodeNpy, writeNpy, npyToFloat32, readNpz, parseNpz,
+  parseTextMatrix, readTextMatrix, formatTextMatrix, writeTextMatrix, toolbox,
 } = cjs;
 export default cjs;

@@ -115,3 +115,18 @@ export function encodeNpy(data: Float32Array | Float64Array | Uint8Array | Int32
   const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return Buffer.concat([head, Buffer.from(header, 'latin1'), body]);
 }
+
+/** Writes a C-order .npy file (format 1.0). */
+export async function writeNpy(file: string, data: Float32Array | Float64Array | Uint8Array | Int32Array, shape: number[]): Promise<void> {
+  const bytes = encodeNpy(data, shape);
+  try {
+    await fs.promises.writeFile(file, bytes);
+  } catch (e) {
+    throw new CaffeLrpError('IO', `cannot write: ${(e as Error).message}`, { file });
+  }
+}
+
+/** An .npy array as float32 in C order (any numeric dtype; values outside float32 are rounded). */
+export function npyToFloat32(npy: Npy): Float32Array {
+  return npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number>);
+}

@@ -5,6 +5,7 @@
  * (contract §1) may stand in for formula type numbers.
  */
 import { CaffeLrpError } from '../errors';
+import { resolveLayerRules, resolveRule, SEMANTICS, type LayerRulesOption, type ResolvedLayerRule, type Semantics } from './layer-rules';
 
 export const FORMULA_TYPES = [0, 2, 11, 99, 26, 166, 54, 56, 58, 60, 100, 102, 104, 114] as const;
 export type FormulaType = (typeof FORMULA_TYPES)[number];
@@ -51,6 +52,25 @@ export interface RelPropOptions {
   compat?: boolean;
   /** Return the per-layer conservation report. */
   conservation?: boolean;
+  /**
+   * Which rule conventions apply (see lib/relevance/layer-rules.ts): 'caffe' (default) the
+   * Caffe plugin's formula types; 'toolbox' the stand-alone LRP Toolbox's (python/Matlab)
+   * rules, chosen with `rule` ('simple' (default), 'epsilon', 'alphabeta', 'flat', 'ww'),
+   * `epsstab` (epsilon, default 1) and `alpha` (default 1). Under 'toolbox',
+   * relpropformulatype, alphabeta_beta and the aux index do not apply; `compat` reproduces
+   * the toolbox's SumPool alpha-beta defect.
+   */
+  semantics?: Semantics;
+  /** Toolbox semantics: alpha of the alpha-beta rule (beta = 1 - alpha). Default 1. */
+  alpha?: number;
+  /**
+   * Per-layer rules overriding the global rule: `{ [layer name | index | '@first' | '@last' |
+   * layer type]: rule name | { rule, epsilon?, alpha? (toolbox) | beta? (caffe) } }`, e.g.
+   * `{ '@first': 'flat', Convolution: { rule: 'alphabeta', alpha: 2 }, InnerProduct: { rule: 'epsilon', epsilon: 0.01 } }`.
+   * Under Caffe semantics only layers with linear rules (Convolution, InnerProduct,
+   * Eltwise, BatchNorm, Scale, Bias) may be selected.
+   */
+  layerRules?: LayerRulesOption;
 }
 
 export interface ResolvedOptions {
@@ -67,13 +87,18 @@ export interface ResolvedOptions {
   initRelevance?: number;
   compat: boolean;
   conservation: boolean;
+  semantics: Semantics;
+  /** Toolbox semantics: the global rule (formulaType is then unused, 0). */
+  toolboxRule?: ResolvedLayerRule;
+  /** The validated layerRules option (matched against the net's layers by the policy). */
+  layerRules?: Record<string, ResolvedLayerRule>;
 }
 
 const KNOWN_KEYS = new Set<string>([
   'relpropformulatype', 'rule', 'epsstab', 'alphabeta_beta', 'lastlayerindex', 'firstlayerindex', 'numclasses',
   'auxiliaryvariable_maxlayerindexforflatdistinconv', 'codeexectype', 'lrn_forward_type', 'lrn_backward_type',
   'maxpoolingtoavgpoolinginbackwardpass', 'biastreatmenttype', 'has_init_relevance', 'relevance_for_init', 'compat',
-  'conservation',
+  'conservation', 'semantics', 'alpha', 'layerRules',
 ]);
 
 function fail(field: string, message: string): never {
@@ -127,6 +152,11 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
     throw new CaffeLrpError('OPTION', 'options must be an object');
   const o = (input ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!KNOWN_KEYS.has(key)) fail(key, `unknown option (known: ${[...KNOWN_KEYS].join(', ')})`);
+  if (o.semantics !== undefined && !(SEMANTICS as readonly unknown[]).includes(o.semantics))
+    fail('semantics', `must be one of ${SEMANTICS.join(', ')}, got ${JSON.stringify(o.semantics)}`);
+  if (o.semantics === 'toolbox') return resolveToolboxOptions(o);
+  if (o.alpha !== undefined)
+    fail('alpha', "is the toolbox's alpha-beta parameter (semantics 'toolbox'); Caffe semantics take alphabeta_beta (alpha = 1 + beta)");
   const formulaType = resolveFormulaType(o);
   const beta = finite(o, 'alphabeta_beta', 0.1);
   if (beta < 0) fail('alphabeta_beta', `must be >= 0 (alpha = 1 + beta), got ${beta}`);
@@ -142,9 +172,16 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
   if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
   const hasInit = bool(o, 'has_init_relevance');
+  const epsstab = finite(o, 'epsstab', 1.0);
+  let layerRules: Record<string, ResolvedLayerRule> | undefined;
+  if (o.layerRules !== undefined) {
+    if (formulaType === 11 || formulaType === 99)
+      fail('layerRules', `formula type ${formulaType} is computed by the gradient walk, which has no layer rules`);
+    layerRules = resolveLayerRules(o.layerRules, 'caffe', { epsilon: epsstab, alpha: 1 + beta, beta });
+  }
   return {
     formulaType,
-    epsstab: finite(o, 'epsstab', 1.0),
+    epsstab,
     beta,
     lastlayerindex: last,
     firstlayerindex: first,
@@ -156,5 +193,50 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
     initRelevance: hasInit ? finite(o, 'relevance_for_init', 1.0) : undefined,
     compat: bool(o, 'compat'),
     conservation: bool(o, 'conservation'),
+    semantics: 'caffe',
+    layerRules,
+  };
+}
+
+/** Options under the stand-alone toolbox's conventions (semantics 'toolbox'). */
+function resolveToolboxOptions(o: Record<string, unknown>): ResolvedOptions {
+  for (const key of ['relpropformulatype', 'alphabeta_beta', 'auxiliaryvariable_maxlayerindexforflatdistinconv'])
+    if (o[key] !== undefined)
+      fail(key, `does not apply under semantics 'toolbox' (choose the rule with 'rule', 'epsstab', 'alpha' and 'layerRules')`);
+  if (integer(o, 'biastreatmenttype', 0, [0, 1]) !== 0)
+    fail('biastreatmenttype', "must be 0 under semantics 'toolbox' (the toolbox never redistributes the bias)");
+  if (integer(o, 'maxpoolingtoavgpoolinginbackwardpass', 0, [0, 1]) !== 0)
+    fail('maxpoolingtoavgpoolinginbackwardpass', "must be 0 under semantics 'toolbox' (its max pooling rule is winner-take-all with ties split)");
+  const epsstab = finite(o, 'epsstab', 1.0);
+  const alpha = finite(o, 'alpha', 1.0);
+  const defaults = { epsilon: epsstab, alpha, beta: alpha - 1 };
+  if (o.rule !== undefined && typeof o.rule !== 'string') fail('rule', `must be a rule name, got ${JSON.stringify(o.rule)}`);
+  const toolboxRule = resolveRule(o.rule ?? 'simple', 'toolbox', defaults, 'rule');
+  const last = integer(o, 'lastlayerindex', -1);
+  if (last < -2) fail('lastlayerindex', `must be -1 (layer below a final Softmax, else the last layer), -2 (last InnerProduct) or a layer index, got ${last}`);
+  const first = integer(o, 'firstlayerindex', 0);
+  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
+  integer(o, 'codeexectype', -1, [-1, 0, 1]);
+  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
+  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
+  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
+  const hasInit = bool(o, 'has_init_relevance');
+  return {
+    formulaType: 0,
+    epsstab,
+    beta: alpha - 1,
+    lastlayerindex: last,
+    firstlayerindex: first,
+    numclasses,
+    aux: -1,
+    lrnBackwardType: integer(o, 'lrn_backward_type', -1, [-1, 0, 1]),
+    poolToAvg: false,
+    biasTreatment: 0,
+    initRelevance: hasInit ? finite(o, 'relevance_for_init', 1.0) : undefined,
+    compat: bool(o, 'compat'),
+    conservation: bool(o, 'conservation'),
+    semantics: 'toolbox',
+    toolboxRule,
+    layerRules: o.layerRules === undefined ? undefined : resolveLayerRules(o.layerRules, 'toolbox', defaults),
   };
 }

@@ -5,6 +5,9 @@
  */
 import { CaffeLrpError } from '../errors';
 import type { NativeLayerInfo, NativeRule } from '../native';
+import type { NetSpec } from '../caffe/netspec-types';
+import { toolboxRulesFor } from '../toolbox/policy';
+import { LINEAR_RULE_TYPES, matchLayerRules, type MatchedLayerRule, type Semantics } from './layer-rules';
 import type { ResolvedOptions } from './options';
 
 type LinearKind = NonNullable<NativeRule['linear']>;
@@ -35,9 +38,14 @@ export function linearRuleFor(formulaType: number, conv: boolean, index: number,
   }
 }
 
-/** One NativeRule per layer for a relevance walk. */
-export function rulesFor(layers: NativeLayerInfo[], o: ResolvedOptions): NativeRule[] {
-  return layers.map((layer) => {
+/**
+ * One NativeRule per layer for a relevance walk. `spec` (the net's NetSpec, layer i =
+ * layers[i]) is needed under toolbox semantics, whose pooling rule depends on the method.
+ */
+export function rulesFor(layers: NativeLayerInfo[], o: ResolvedOptions, spec?: NetSpec): NativeRule[] {
+  if (o.semantics === 'toolbox') return toolboxRulesFor(layers, o, spec);
+  const perLayer = o.layerRules ? matchLayerRules(layers, o.layerRules) : [];
+  return layers.map((layer, i) => {
     // Affine layers the original cannot explain (Eltwise, BatchNorm, Scale, Bias) take the
     // rule a convolution at the same place would get (contract §1, extensions).
     const conv = layer.type !== 'InnerProduct';
@@ -52,12 +60,38 @@ export function rulesFor(layers: NativeLayerInfo[], o: ResolvedOptions): NativeR
       relu: o.formulaType === 26 ? 'rectify' : o.formulaType === 166 ? 'guided' : 'identity',
       compatGroupBias: o.compat,
     };
+    const own = perLayer[i];
+    if (own) applyLayerRule(rule, own, layer);
     return rule;
   });
 }
 
-/** Resolves lastlayerindex -1 / -2 / explicit to a layer index (behaviour §2.1), checked. */
-export function resolveStartLayer(layers: NativeLayerInfo[], lastlayerindex: number): number {
+/** Caffe semantics: a layerRules entry replaces the layer's linear rule and its parameter. */
+function applyLayerRule(rule: NativeRule, own: MatchedLayerRule, layer: NativeLayerInfo): void {
+  if (!LINEAR_RULE_TYPES.has(layer.type))
+    throw new CaffeLrpError('OPTION', `option 'layerRules.${own.key}': selects layer '${layer.name}' (${layer.type}), which has no linear rule under semantics 'caffe' ` +
+      `(per-layer rules apply to ${[...LINEAR_RULE_TYPES].join(', ')}; semantics 'toolbox' gives every layer type a rule)`);
+  switch (own.rule) {
+    case 'epsilon': rule.linear = 'epsilon'; rule.epsilon = own.epsilon; break;
+    case 'alphabeta': rule.linear = 'alphabeta'; rule.beta = own.beta; break;
+    case 'flat': rule.linear = 'flat'; break;
+    case 'wsquare': rule.linear = 'wsquare'; break;
+    default: throw new CaffeLrpError('OPTION', `option 'layerRules.${own.key}': rule '${own.rule}' needs semantics 'toolbox'`);
+  }
+}
+
+/**
+ * Resolves lastlayerindex -1 / -2 / explicit to a layer index (behaviour §2.1), checked.
+ * Under toolbox semantics -1 is what the toolbox's demos do (drop a final SoftMax, start at
+ * the scores): the layer below the last layer when that is a Softmax, else the last layer.
+ */
+export function resolveStartLayer(layers: NativeLayerInfo[], lastlayerindex: number, semantics: Semantics = 'caffe'): number {
+  if (lastlayerindex === -1 && semantics === 'toolbox') {
+    const last = layers.length - 1;
+    if (layers[last].type !== 'Softmax') return last;
+    if (last === 0) throw new CaffeLrpError('OPTION', "option 'lastlayerindex': the net is a single Softmax layer; nothing to explain");
+    return last - 1;
+  }
   if (lastlayerindex === -1) {
     const softmax = layers.findIndex((l) => l.type === 'Softmax');
     if (softmax < 0) throw new CaffeLrpError('OPTION', "option 'lastlayerindex': -1 means the layer below the first Softmax, but the net has no Softmax layer; give an explicit index");

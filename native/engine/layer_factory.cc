@@ -33,7 +33,8 @@ const std::map<std::string, Factory>& Registry() {
       {"ReLU", Make<ReLULayer>()},           {"Reshape", Make<ReshapeLayer>()},
       {"Scale", Make<ScaleLayer>()},         {"Sigmoid", Make<SigmoidLayer>()},
       {"Slice", Make<SliceLayer>()},         {"Softmax", Make<SoftmaxLayer>()},
-      {"Split", Make<SplitLayer>()},         {"TanH", Make<TanHLayer>()},
+      {"Split", Make<SplitLayer>()},         {"SumPool", Make<PoolingLayer>()},
+      {"TanH", Make<TanHLayer>()},
   };
   return registry;
 }

@@ -83,7 +83,7 @@ void EltwiseLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, cons
   if (op_ == Op::kProd) Fail("Eltwise PROD has no relevance rule (only SUM and MAX do)");
   const int64_t n = top[0]->count();
   const size_t kn = bottom.size();
-  const float beta = rule.beta, alpha = 1.0f + beta;
+  const float beta = rule.beta, alpha = rule.Alpha(), tiny = rule.Tiny();
   const float* z = top[0]->data();
   const float* r = top[0]->diff();
   float csq = 0;
@@ -100,11 +100,8 @@ void EltwiseLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, cons
       const float v = c * bottom[k]->data()[i];
       float out = 0;
       switch (rule.linear) {
-        case LinearRule::kEpsilon: out = v * EpsilonQuotient(r[i], z[i], rule.epsilon); break;
-        case LinearRule::kAlphaBeta:
-          if (v > 0 && zp > 0) out = alpha * v * r[i] / zp;
-          else if (v < 0 && zn < 0) out = -beta * v * r[i] / zn;
-          break;
+        case LinearRule::kEpsilon: out = v * StabilizedQuotient(rule, r[i], z[i], rule.epsilon); break;
+        case LinearRule::kAlphaBeta: out = AlphaBetaShare(v, r[i], zp, zn, alpha, beta, tiny); break;
         case LinearRule::kFlat: out = r[i] / static_cast<float>(kn); break;
         case LinearRule::kWSquare: out = csq != 0.0f ? c * c / csq * r[i] : 0.0f; break;
         case LinearRule::kTranspose: out = c * r[i]; break;

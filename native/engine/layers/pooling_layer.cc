@@ -4,13 +4,28 @@
 #include <cfloat>
 #include <cmath>
 
+#include "engine/relevance/linear_rules.h"
+
 namespace caffe_lrp {
 
 PoolingLayer::PoolingLayer(const LayerDef& def) : Layer(def) {
+  if (def.type == "SumPool") {
+    method_ = Method::kSum;
+    is_max_ = global_ = ceil_mode_ = false;
+    auto k = def.Pair("kernel"), s = def.Pair("stride");
+    kh_ = k.first; kw_ = k.second; sh_ = s.first; sw_ = s.second; ph_ = pw_ = 0;
+    if (kh_ <= 0 || kw_ <= 0) Fail("kernel size must be positive");
+    if (sh_ <= 0 || sw_ <= 0) Fail("stride must be positive");
+    const double scale = def.Number("scale", 1.0 / std::sqrt(static_cast<double>(kh_ * kw_)));
+    if (!std::isfinite(scale)) Fail("scale must be finite");
+    sum_scale_ = static_cast<float>(scale);
+    return;
+  }
   const std::string pool = def.String("pool", "MAX");
   if (pool == "STOCHASTIC") Fail("STOCHASTIC pooling is not supported (MAX and AVE are)");
   if (pool != "MAX" && pool != "AVE") Fail("unknown pooling method '" + pool + "'");
   is_max_ = pool == "MAX";
+  method_ = is_max_ ? Method::kMax : Method::kAve;
   global_ = def.Bool("globalPooling", false);
   ceil_mode_ = def.String("roundMode", "CEIL") != "FLOOR";
   auto k = global_ && !def.Has("kernel") ? std::make_pair(1, 1) : def.Pair("kernel");
@@ -80,7 +95,7 @@ void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
           float sum = 0;
           for (int64_t h = w.h0; h < w.h1; ++h)
             for (int64_t c = w.w0; c < w.w1; ++c) sum += x[h * width_ + c];
-          y[o] = sum / static_cast<float>(w.divisor);
+          y[o] = method_ == Method::kSum ? sum * sum_scale_ : sum / static_cast<float>(w.divisor);
         }
       }
     }
@@ -101,7 +116,7 @@ void PoolingLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Works
           if (arg >= 0) gx[arg] += gy[o];
         } else {
           const Window w = WindowAt(oh, ow);
-          const float share = gy[o] / static_cast<float>(w.divisor);
+          const float share = method_ == Method::kSum ? gy[o] * sum_scale_ : gy[o] / static_cast<float>(w.divisor);
           for (int64_t h = w.h0; h < w.h1; ++h)
             for (int64_t c = w.w0; c < w.w1; ++c) gx[h * width_ + c] += share;
         }
@@ -134,22 +149,107 @@ void PoolingLayer::ProportionalRelevance(const Blob& bottom, const Blob& top, fl
   }
 }
 
-void PoolingLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace&) {
-  if (is_max_ && rule.pool == PoolRule::kWinnerTakeAll) {
-    bottom[0]->ZeroDiff();
-    const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
-    for (int64_t pl = 0; pl < planes; ++pl) {
-      float* rx = bottom[0]->diff() + pl * in_plane;
-      const float* r = top[0]->diff() + pl * out_plane;
-      for (int64_t o = 0; o < out_plane; ++o) {
-        const int64_t arg = argmax_[pl * out_plane + o];
-        if (arg >= 0) rx[arg] += r[o];
+template <typename F>
+void PoolingLayer::ForEachWindow(const Blob& bottom, const Blob& top, F&& f) const {
+  const int64_t planes = bottom.num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t oh = 0; oh < out_h_; ++oh)
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const int64_t o = pl * out_plane + oh * out_w_ + ow;
+        f(WindowAt(oh, ow), pl * in_plane, o, top.diff()[o]);
       }
+}
+
+// MAX: R_out to the remembered first maximum, or split equally among every position
+// equal to the maximum (the stand-alone toolbox: ties are common after ReLU and around a
+// constant image border).
+void PoolingLayer::WinnerTakeAllRelevance(const Blob& bottom, const Blob& top, bool split_ties, float* rx) const {
+  const float* x = bottom.data();
+  const float* y = top.data();
+  ForEachWindow(bottom, top, [&](const Window& w, int64_t base, int64_t o, float r) {
+    if (!split_ties) {
+      const int64_t arg = argmax_[o];
+      if (arg >= 0) rx[base + arg] += r;
+      return;
     }
-    return;
-  }
+    int64_t ties = 0;
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c) ties += x[base + h * width_ + c] == y[o];
+    if (ties == 0) return;
+    const float share = r / static_cast<float>(ties);
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c)
+        if (x[base + h * width_ + c] == y[o]) rx[base + h * width_ + c] += share;
+  });
+}
+
+// R_out / (number of window positions inside the image) to each of them.
+void PoolingLayer::FlatRelevance(const Blob& bottom, const Blob& top, float* rx) const {
+  ForEachWindow(bottom, top, [&](const Window& w, int64_t base, int64_t, float r) {
+    const int64_t count = (w.h1 - w.h0) * (w.w1 - w.w0);
+    if (count <= 0) return;
+    const float share = r / static_cast<float>(count);
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c) rx[base + h * width_ + c] += share;
+  });
+}
+
+// x_i R_out / (S +- eps), S = sum of the window (the scaling of AVE/SUM cancels).
+void PoolingLayer::EpsilonRelevance(const Blob& bottom, const Blob& top, const LayerRule& rule, float* rx) const {
+  const float* x = bottom.data();
+  ForEachWindow(bottom, top, [&](const Window& w, int64_t base, int64_t, float r) {
+    float sum = 0;
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c) sum += x[base + h * width_ + c];
+    const float q = StabilizedQuotient(rule, r, sum, rule.epsilon);
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c) rx[base + h * width_ + c] += x[base + h * width_ + c] * q;
+  });
+}
+
+// Alpha-beta over the window's inputs (every weight 1, no bias). compat_sum_pool_beta
+// reproduces the toolbox's defect of multiplying the beta term by R_out once more.
+void PoolingLayer::AlphaBetaRelevance(const Blob& bottom, const Blob& top, const LayerRule& rule, float* rx) const {
+  const float* x = bottom.data();
+  const float alpha = rule.Alpha(), beta = rule.beta, tiny = rule.Tiny();
+  const bool squared = rule.compat_sum_pool_beta && alpha != 0.0f && beta != 0.0f;
+  ForEachWindow(bottom, top, [&](const Window& w, int64_t base, int64_t, float r) {
+    float zp = 0, zn = 0;
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c) {
+        const float v = x[base + h * width_ + c];
+        if (v > 0) zp += v; else zn += v;
+      }
+    for (int64_t h = w.h0; h < w.h1; ++h)
+      for (int64_t c = w.w0; c < w.w1; ++c) {
+        const float v = x[base + h * width_ + c];
+        const float rr = squared && v < 0 ? r * r : r;
+        rx[base + h * width_ + c] += AlphaBetaShare(v, rr, zp, zn, alpha, beta, tiny);
+      }
+  });
+}
+
+void PoolingLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace&) {
+  const Blob& b = *bottom[0];
+  const Blob& t = *top[0];
+  float* rx = bottom[0]->diff();
   bottom[0]->ZeroDiff();
-  ProportionalRelevance(*bottom[0], *top[0], bottom[0]->diff());
+  switch (rule.pool) {
+    case PoolRule::kWinnerTakeAll:
+      if (is_max_) return WinnerTakeAllRelevance(b, t, false, rx);
+      return ProportionalRelevance(b, t, rx);
+    case PoolRule::kProportional: return ProportionalRelevance(b, t, rx);
+    case PoolRule::kWinnerTakeAllTies:
+      if (!is_max_) Fail("the winner-take-all rule with ties applies to MAX pooling only");
+      return WinnerTakeAllRelevance(b, t, true, rx);
+    case PoolRule::kFlat: return FlatRelevance(b, t, rx);
+    case PoolRule::kEpsilon:
+      if (is_max_) Fail("the epsilon pooling rule applies to AVE and SUM pooling only");
+      return EpsilonRelevance(b, t, rule, rx);
+    case PoolRule::kAlphaBeta:
+      if (is_max_) Fail("the alpha-beta pooling rule applies to AVE and SUM pooling only");
+      return AlphaBetaRelevance(b, t, rule, rx);
+  }
 }
 
 }  // namespace caffe_lrp

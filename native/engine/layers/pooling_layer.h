@@ -1,6 +1,11 @@
 // Pooling: MAX and AVE with Caffe's geometry (ceil or floor output size, the rule that a
 // last window starting in the padding is dropped, windows clipped to the image, AVE
 // divisor counting padding). MAX remembers its argmax for the relevance and gradient.
+//
+// The same class implements the layer type "SumPool", the stand-alone LRP Toolbox's sum
+// pooling (not a Caffe type): y = scale * (sum of the window), scale = 1/sqrt(kh*kw) by
+// default (the toolbox's normalisation), floor-mode output size, no padding. Parameters:
+// kernel [h, w], stride [h, w], optional scale.
 #pragma once
 #include <vector>
 
@@ -17,11 +22,21 @@ class PoolingLayer : public Layer {
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
 
  private:
+  enum class Method { kMax, kAve, kSum };
   struct Window { int64_t h0, h1, w0, w1, divisor; };
   Window WindowAt(int64_t ph, int64_t pw) const;
   void ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const;
+  // Visits every (plane, output position, window) with the window's inputs and R_out.
+  template <typename F>
+  void ForEachWindow(const Blob& bottom, const Blob& top, F&& f) const;
+  void WinnerTakeAllRelevance(const Blob& bottom, const Blob& top, bool split_ties, float* rx) const;
+  void FlatRelevance(const Blob& bottom, const Blob& top, float* rx) const;
+  void EpsilonRelevance(const Blob& bottom, const Blob& top, const LayerRule& rule, float* rx) const;
+  void AlphaBetaRelevance(const Blob& bottom, const Blob& top, const LayerRule& rule, float* rx) const;
 
+  Method method_;
   bool is_max_, global_, ceil_mode_;
+  float sum_scale_ = 1.0f;
   int64_t kh_, kw_, sh_, sw_, ph_, pw_;
   int64_t channels_ = 0, height_ = 0, width_ = 0, out_h_ = 0, out_w_ = 0;
   std::vector<int64_t> argmax_;  // MAX: flat index within the image plane, -1 if none

@@ -27,7 +27,11 @@ void Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t mp = lp.m * lp.p;
   float* s = ws.Get(kSlotA, mp);
   const float* z = ForwardOutput(lp, ws.Get(kSlotB, lp.z ? 0 : mp));
-  for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], rule.epsilon);
+  const float eps = rule.epsilon;
+  if (rule.stabilizer == Stabilizer::kToolbox)
+    for (int64_t i = 0; i < mp; ++i) s[i] = ToolboxEpsilonQuotient(lp.r[i], z[i], eps);
+  else
+    for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], eps);
   Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
   const int64_t kp = lp.k * lp.p;
   for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
@@ -66,11 +70,14 @@ void Flat(const LinearProblem& lp) {
 // computed with W+ / W- products only (no K x M x P contribution tensor). For x >= 0,
 // (x w)+ = x w+ and (x w)- = x w-; for x < 0 the roles of W+ and W- swap. Quotients are
 // 0 unless Z+ > 0 / Z- < 0 (the original leaves R undivided there, where every
-// numerator is 0 anyway).
+// numerator is 0 anyway). The toolbox's stabilisers add 1e-16 to Z+ and -2e-16 to Z-
+// (its Z- = Y - Z+ - 1e-16); Z- is summed from the negative parts rather than taken as a
+// difference of the forward output, which is the same number without float32 cancellation.
 void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t m = lp.m, k = lp.k, p = lp.p, mk = m * k, mp = m * p, kp = k * p;
   const float beta = rule.beta;
-  const float alpha = 1.0f + beta;
+  const float alpha = rule.Alpha();
+  const float tiny = rule.Tiny();
   const bool with_beta = beta != 0.0f;
   const bool mixed_sign = std::any_of(lp.x, lp.x + kp, [](float v) { return v < 0; });
 
@@ -110,10 +117,10 @@ void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
     for (int64_t q = 0; q < p; ++q) {
       const int64_t i = j * p + q;
       const float zp = s[i] + bp;
-      s[i] = zp > 0 ? alpha * lp.r[i] / zp : 0.0f;
+      s[i] = zp > 0 ? alpha * lp.r[i] / (zp + tiny) : 0.0f;
       if (with_beta) {
         const float zn = s[mp + i] + bn;
-        s[mp + i] = zn < 0 ? -beta * lp.r[i] / zn : 0.0f;
+        s[mp + i] = zn < 0 ? -beta * lp.r[i] / (zn - 2 * tiny) : 0.0f;
       }
     }
   }
@@ -139,7 +146,7 @@ void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
 // products, so this runs explicit loops over (column, output, input).
 void AlphaBetaSpreadBias(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t m = lp.m, k = lp.k, p = lp.p;
-  const float beta = rule.beta, alpha = 1.0f + beta;
+  const float beta = rule.beta, alpha = rule.Alpha(), tiny = rule.Tiny();
   float* xt = ws.Get(kSlotA, k * p);   // X^T: p x k, so each column is contiguous
   float* rt = ws.Get(kSlotB, k * p);   // Rx^T accumulator
   Transpose(lp.x, k, p, xt);
@@ -156,8 +163,8 @@ void AlphaBetaSpreadBias(const LayerRule& rule, const LinearProblem& lp, Workspa
         if (z > 0) zp += z; else zn += z;
       }
       const float r = lp.r[j * p + q];
-      const float sp = zp > 0 ? alpha * r / zp : 0.0f;
-      const float sn = (zn < 0 && beta != 0.0f) ? -beta * r / zn : 0.0f;
+      const float sp = zp > 0 ? alpha * r / (zp + tiny) : 0.0f;
+      const float sn = (zn < 0 && beta != 0.0f) ? -beta * r / (zn - 2 * tiny) : 0.0f;
       if (sp == 0.0f && sn == 0.0f) continue;
       for (int64_t i = 0; i < k; ++i) {
         const float z = xq[i] * wj[i] + bk;
@@ -174,7 +181,7 @@ void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& 
   switch (rule.linear) {
     case LinearRule::kEpsilon: return Epsilon(rule, lp, ws);
     case LinearRule::kAlphaBeta:
-      if (rule.beta < 0) throw EngineError("alpha-beta rule: beta must be >= 0");
+      if (rule.beta < 0 && !rule.has_alpha) throw EngineError("alpha-beta rule: beta must be >= 0 (alpha = 1 + beta)");
       if (rule.bias_treatment == 1 && lp.bias) return AlphaBetaSpreadBias(rule, lp, ws);
       return AlphaBeta(rule, lp, ws);
     case LinearRule::kFlat: return Flat(lp);
@@ -185,7 +192,7 @@ void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& 
 }
 
 void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp) {
-  const float beta = rule.beta, alpha = 1.0f + beta;
+  const float beta = rule.beta, alpha = rule.Alpha(), tiny = rule.Tiny();
   for (int64_t o = 0; o < dp.outer; ++o) {
     for (int64_t ch = 0; ch < dp.channels; ++ch) {
       const float a = dp.a ? dp.a[ch] : 1.0f;
@@ -197,12 +204,11 @@ void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp) {
         const float contrib = a * dp.x[i];  // the single input's share of z
         float out = 0;
         switch (rule.linear) {
-          case LinearRule::kEpsilon: out = contrib * EpsilonQuotient(r, dp.z[i], rule.epsilon); break;
+          case LinearRule::kEpsilon: out = contrib * StabilizedQuotient(rule, r, dp.z[i], rule.epsilon); break;
           case LinearRule::kAlphaBeta: {
             const float zp = std::max(contrib, 0.0f) + std::max(c, 0.0f);
             const float zn = std::min(contrib, 0.0f) + std::min(c, 0.0f);
-            if (contrib > 0 && zp > 0) out = alpha * contrib * r / zp;
-            else if (contrib < 0 && zn < 0) out = -beta * contrib * r / zn;
+            out = AlphaBetaShare(contrib, r, zp, zn, alpha, beta, tiny);
             break;
           }
           case LinearRule::kFlat:

@@ -77,4 +77,22 @@ inline float EpsilonQuotient(float r, float z, float eps) {
   return r;
 }
 
+// The stand-alone toolbox's stabiliser: sign(0) = +1 (also for -0), always divided.
+inline float ToolboxEpsilonQuotient(float r, float z, float eps) { return r / (z >= 0 ? z + eps : z - eps); }
+
+// R / (z +- eps) under the rule's stabiliser convention.
+inline float StabilizedQuotient(const LayerRule& rule, float r, float z, float eps) {
+  return rule.stabilizer == Stabilizer::kToolbox ? ToolboxEpsilonQuotient(r, z, eps) : EpsilonQuotient(r, z, eps);
+}
+
+// The alpha-beta share of one contribution v of an output with positive/negative sums
+// zp = sum v+ (+ b+) and zn = sum v- (+ b-): alpha v r / Z+ for v > 0, -beta v r / Z- for
+// v < 0, 0 otherwise. `tiny` is the rule's stabiliser (Z+ = zp + tiny, Z- = zn - 2 tiny);
+// a zero zp (or zn) means every numerator of that sign is 0, so the share is 0.
+inline float AlphaBetaShare(float v, float r, float zp, float zn, float alpha, float beta, float tiny) {
+  if (v > 0 && zp > 0) return alpha * v * r / (zp + tiny);
+  if (v < 0 && zn < 0) return -beta * v * r / (zn - 2 * tiny);
+  return 0.0f;
+}
+
 }  // namespace caffe_lrp
