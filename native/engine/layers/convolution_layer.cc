@@ -136,6 +136,12 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       r = zr + num_output_ * cp;
     }
     float* rcols = ws.Get(2, static_cast<size_t>(geom_.taps() * cp));
+    // The input factor x can wait until after col2im when every group surely defers it.
+    const int64_t image_size = geom_.channels * geom_.height * geom_.width;
+    const float* xb = bottom[0]->data() + first * image_size;
+    const bool defer = rule.linear == LinearRule::kEpsilon ||
+                       (ab && !(rule.bias_treatment == 1 && b) && std::none_of(xb, xb + count * image_size, [](float v) { return v < 0; }));
+    bool deferred = false;
     for (int g = 0; g < group_; ++g) {
       LinearProblem lp;
       lp.m = mg; lp.k = kg; lp.p = cp;
@@ -152,9 +158,15 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
         lp.w_neg = signed_.neg() + g * mg * kg;
       }
       lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
-      ApplyLinearRule(rule, lp, ws);
+      lp.may_defer_input_factor = defer;
+      deferred = ApplyLinearRule(rule, lp, ws);
+      if (deferred != defer) Fail("internal: groups disagree on the deferred input factor");
     }
     ScatterBlock(rcols, first, count, *bottom[0]);
+    if (deferred) {
+      float* rx = bottom[0]->diff() + first * image_size;
+      for (int64_t i = 0; i < count * image_size; ++i) rx[i] *= xb[i];
+    }
   }
 }
 

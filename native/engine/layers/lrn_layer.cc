@@ -76,8 +76,9 @@ void LRNLayer::ForwardWithin(const Blob& bottom, Blob& top) {
 void LRNLayer::GradientAcross(const Blob& top, Blob& bottom) const {
   const int64_t plane = height_ * width_, half = (size_ - 1) / 2;
   const float coeff = 2.0f * alpha_ * beta_ / static_cast<float>(size_);
-  std::vector<float> ratio(static_cast<size_t>(channels_ * plane));
+#pragma omp parallel for schedule(static) if (bottom.count() > kParallelGrain)
   for (int64_t n = 0; n < bottom.num(); ++n) {
+    std::vector<float> ratio(static_cast<size_t>(channels_ * plane));
     const int64_t off = n * channels_ * plane;
     const float *x = bottom.data() + off, *y = top.data() + off, *g = top.diff() + off, *s = scale_.data() + off;
     float* gx = bottom.diff() + off;
@@ -131,8 +132,9 @@ void LRNLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const La
   if (!across_) Fail("lrn_backward_type 1 needs ACROSS_CHANNELS LRN; use lrn_backward_type 0 (identity) for WITHIN_CHANNEL");
   const int64_t plane = height_ * width_, half = (size_ - 1) / 2;
   const float a = alpha_ / static_cast<float>(size_);
-  std::vector<float> cross(static_cast<size_t>(channels_ * plane));
+#pragma omp parallel for schedule(static) if (b.count() > kParallelGrain)
   for (int64_t n = 0; n < b.num(); ++n) {
+    std::vector<float> cross(static_cast<size_t>(channels_ * plane));  // per image: images run in parallel
     const int64_t off = n * channels_ * plane;
     const float *x = b.data() + off, *r = t.diff() + off, *s = scale_.data() + off;
     float* rx = b.diff() + off;

@@ -4,6 +4,8 @@
 #include <cfloat>
 #include <cmath>
 
+#include "engine/math.h"
+
 #include "engine/relevance/linear_rules.h"
 
 namespace caffe_lrp {
@@ -76,6 +78,8 @@ PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
 void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
   if (is_max_) argmax_.resize(static_cast<size_t>(top[0]->count()));
   const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  // Planes (image x channel) are independent.
+#pragma omp parallel for schedule(static) if (planes * out_plane > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* x = bottom[0]->data() + pl * in_plane;
     float* y = top[0]->data() + pl * out_plane;
@@ -105,6 +109,7 @@ void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
 void PoolingLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
   bottom[0]->ZeroDiff();
   const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+#pragma omp parallel for schedule(static) if (planes * out_plane > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl) {
     float* gx = bottom[0]->diff() + pl * in_plane;
     const float* gy = top[0]->diff() + pl * out_plane;
@@ -128,6 +133,7 @@ void PoolingLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Works
 // the original adds the activations themselves (R_i += x_i) and drops R_out.
 void PoolingLayer::ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const {
   const int64_t planes = bottom.num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+#pragma omp parallel for schedule(static) if (planes * out_plane > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* x = bottom.data() + pl * in_plane;
     const float* r = top.diff() + pl * out_plane;

@@ -23,7 +23,7 @@ const float* ForwardOutput(const LinearProblem& lp, float* buffer) {
   return buffer;
 }
 
-void Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+bool Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t mp = lp.m * lp.p;
   float* s = ws.Get(kSlotA, mp);
   const float* z = ForwardOutput(lp, ws.Get(kSlotB, lp.z ? 0 : mp));
@@ -33,8 +33,10 @@ void Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   else
     for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], eps);
   Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
+  if (lp.may_defer_input_factor) return true;
   const int64_t kp = lp.k * lp.p;
   for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
+  return false;
 }
 
 void Transposed(const LinearProblem& lp) {
@@ -73,7 +75,7 @@ void Flat(const LinearProblem& lp) {
 // numerator is 0 anyway). The toolbox's stabilisers add 1e-16 to Z+ and -2e-16 to Z-
 // (its Z- = Y - Z+ - 1e-16); Z- is summed from the negative parts rather than taken as a
 // difference of the forward output, which is the same number without float32 cancellation.
-void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t m = lp.m, k = lp.k, p = lp.p, mk = m * k, mp = m * p, kp = k * p;
   const float beta = rule.beta;
   const float alpha = rule.Alpha();
@@ -128,8 +130,9 @@ void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   Gemm(true, false, k, p, m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
   if (with_beta) Gemm(true, false, k, p, m, 1.0f, wn, k, s + mp, p, 1.0f, lp.rx, p);
   if (!mixed_sign) {
+    if (lp.may_defer_input_factor) return true;
     for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
-    return;
+    return false;
   }
   // Negative inputs: W-^T S+ + W+^T S- (x_n no longer needed: reuse its buffer).
   float* g = ws.Get(kSlotC, 2 * kp) + kp;
@@ -139,6 +142,7 @@ void AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
     const float x = lp.x[i];
     lp.rx[i] = x >= 0 ? x * lp.rx[i] : x * g[i];
   }
+  return false;
 }
 
 // Alpha-beta with the bias spread over the K inputs (biastreatmenttype 1):
@@ -177,16 +181,19 @@ void AlphaBetaSpreadBias(const LayerRule& rule, const LinearProblem& lp, Workspa
 
 }  // namespace
 
-void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
+bool ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   switch (rule.linear) {
     case LinearRule::kEpsilon: return Epsilon(rule, lp, ws);
     case LinearRule::kAlphaBeta:
       if (rule.beta < 0 && !rule.has_alpha) throw EngineError("alpha-beta rule: beta must be >= 0 (alpha = 1 + beta)");
-      if (rule.bias_treatment == 1 && lp.bias) return AlphaBetaSpreadBias(rule, lp, ws);
+      if (rule.bias_treatment == 1 && lp.bias) {
+        AlphaBetaSpreadBias(rule, lp, ws);
+        return false;
+      }
       return AlphaBeta(rule, lp, ws);
-    case LinearRule::kFlat: return Flat(lp);
-    case LinearRule::kWSquare: return WSquare(lp, ws);
-    case LinearRule::kTranspose: return Transposed(lp);
+    case LinearRule::kFlat: Flat(lp); return false;
+    case LinearRule::kWSquare: WSquare(lp, ws); return false;
+    case LinearRule::kTranspose: Transposed(lp); return false;
   }
   throw EngineError("unknown linear rule");
 }

@@ -25,6 +25,11 @@ struct LinearProblem {
   const float* bias = nullptr;
   const float* r = nullptr;
   float* rx = nullptr;
+  // The epsilon and (non-negative input) alpha-beta rules end with R_x = x * G. With this
+  // set they may leave the factor x to the caller (ApplyLinearRule returns true then), who
+  // applies it after scattering columns back to the image: fewer multiplications, and the
+  // original's order of operations (so e.g. x = 0 with a negative sum gives -0 as there).
+  bool may_defer_input_factor = false;
   // Optional max(W, 0) and min(W, 0) (M x K each), cached by the layer for alpha-beta.
   const float* w_pos = nullptr;
   const float* w_neg = nullptr;
@@ -32,7 +37,8 @@ struct LinearProblem {
   double flat_divisor = 1;
 };
 
-void ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws);
+// Returns true when the input factor x was left to the caller (see may_defer_input_factor).
+bool ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws);
 
 // max(W, 0) and min(W, 0) of a layer's weights, made on first use by an alpha-beta rule
 // and kept: it trades one more copy of the weights for not re-splitting them every call.
