@@ -77,10 +77,11 @@ void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp);
 
 // The epsilon stabiliser of the original: z > 0 -> z + eps, z < 0 -> z - eps, and for
 // z == 0 the relevance passes undivided (returns R).
+// Written with selects instead of branches so loops over it vectorise (signs of z are
+// close to random, so branches would mispredict half the time).
 inline float EpsilonQuotient(float r, float z, float eps) {
-  if (z > 0) return r / (z + eps);
-  if (z < 0) return r / (z - eps);
-  return r;
+  const float d = z > 0 ? z + eps : (z < 0 ? z - eps : 1.0f);
+  return r / d;
 }
 
 // The stand-alone toolbox's stabiliser: sign(0) = +1 (also for -0), always divided.
