@@ -4,7 +4,11 @@
  * ms/image, GFLOP/s of the forward part, and ratios to the sgemm rate this machine reaches
  * through the same OpenBLAS in the same run. Figures, not assertions.
  */
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
+import { saveCaffemodel, savePrototxt } from '../../lib/caffe';
+import { main as demoMain } from '../../demonstrator/cli';
 import { Net } from '../../lib/net';
 import { loadNative } from '../../lib/native';
 import { benchInput, caffenetForwardFlops, caffenetSpec } from './caffenet-spec';
@@ -50,6 +54,48 @@ async function main(): Promise<void> {
     await net.dispose();
   }
   console.log('\nsgemm-time ratio = measured time / time the forward FLOPs take at the sgemm rate (1.0 = forward at sgemm speed).');
+  await demoRow();
+}
+
+/**
+ * End to end: lrp-parallel-demo over 100 photos (the 10 photos of ../shared/images, ten
+ * times each) with the CaffeNet-architecture net at batch 10, epsilon rule, all four outputs.
+ */
+async function demoRow(): Promise<void> {
+  const shared = path.resolve(__dirname, '..', '..', '..', '..', 'shared');
+  const sharedRoot = fs.existsSync(shared) ? shared : path.resolve(__dirname, '..', '..', '..', 'shared');
+  const images = path.join(sharedRoot, 'images');
+  const mean = path.join(sharedRoot, 'vectors', 'preprocess', 'mean_bgr_104_117_123_256.binaryproto');
+  if (!fs.existsSync(images) || !fs.existsSync(mean)) {
+    console.log(`\nend-to-end row skipped: ${images} or ${mean} is not available`);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caffe-lrp-bench-'));
+  try {
+    const spec = caffenetSpec(10);
+    await savePrototxt(spec, path.join(dir, 'deploy.prototxt'));
+    await saveCaffemodel(spec, path.join(dir, 'weights.caffemodel'));
+    const photos = fs.readdirSync(images).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+    const list = Array.from({ length: 100 }, (_, i) => `images/${photos[i % photos.length]} -1`).join('\n') + '\n';
+    fs.writeFileSync(path.join(dir, 'list.txt'), list);
+    fs.symlinkSync(images, path.join(dir, 'images'));
+    const config = [
+      'param_file', path.join(dir, 'deploy.prototxt'), 'model_file', path.join(dir, 'weights.caffemodel'),
+      'mean_file', mean, 'use_mean_file_asbinaryprotoblob', '1', 'lastlayerindex', '-2', 'firstlayerindex', '0',
+      'numclasses', '1000', 'baseimgsize', '256', 'standalone_outpath', path.join(dir, 'out'), 'standalone_rootpath', 'images',
+      'relpropformulatype', '0', 'epsstab', '1', 'alphabeta_beta', '1', 'auxiliaryvariable_maxlayerindexforflatdistinconv', '-1',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'config.txt'), config + '\n');
+    const quiet = { write: () => true, isTTY: false };
+    const t0 = process.hrtime.bigint();
+    const code = await demoMain(['--quiet', 'config.txt', 'list.txt', '.'], { command: 'lrp-parallel-demo', cwd: dir, stdout: quiet, stderr: process.stderr });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const written = fs.readdirSync(path.join(dir, 'out', 'images')).length;
+    console.log(`\nend to end: lrp-parallel-demo, 100 photos -> 227x227, CaffeNet architecture, batch 10, epsilon, all four outputs`);
+    console.log(`  exit ${code}, ${written} files, ${seconds.toFixed(2)} s: ${(100 / seconds).toFixed(1)} images/s (including net loading)`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 main().catch((e) => {
