@@ -9,6 +9,7 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { CaffeLrpError } from '../lib/errors';
+import { loadNative } from '../lib/native';
 import { Heatmap } from '../lib/heatmap';
 import { colorize, ColormapName } from './colormaps';
 import { formatFloatLikeCpp } from './cpp-float';
@@ -56,8 +57,16 @@ export function formatTopScores(scores: ArrayLike<number>, count = 10): string {
     .join('');
 }
 
+/**
+ * Writes `_rawhm.txt`. The text comes from the native engine (the C library's %g, which is
+ * what the original's C++ streams used, formatted off the main thread); formatRawhm above is
+ * the same format in TypeScript, kept as the specification the native output is tested against.
+ */
 export async function writeRawhm(file: string, hm: Heatmap): Promise<void> {
-  await writeFileAtomic(file, formatRawhm(hm));
+  const { channels, height, width, data } = hm;
+  if (data.length !== channels * height * width)
+    throw new CaffeLrpError('SHAPE', `heatmap data has ${data.length} values, expected ${channels}x${height}x${width}`);
+  await writeFileAtomic(file, await loadNative().formatRawhm(data, channels, height, width));
 }
 
 export async function writeTopScores(file: string, scores: ArrayLike<number>): Promise<void> {

@@ -74,6 +74,8 @@ export interface NativeModule {
   NativeNet: new (spec: NetSpec) => NativeNetInstance;
   supportedLayerTypes: string;
   sgemmGflops(size?: number, repeats?: number): number;
+  /** The `_rawhm.txt` text of a C x H x W map, formatted by the C library's %g off the main thread. */
+  formatRawhm(data: Float32Array, channels: number, height: number, width: number): Promise<Buffer>;
 }
 
 let cached: NativeModule | undefined;
