@@ -37,7 +37,7 @@ function readmeExamples(): string[] {
       const file = path.join(dir, `example-${i}.mjs`);
       fs.writeFileSync(file, code);
       const out = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
-      expect(out).toMatch(/^Ankle boot: p = (0\.9\d\d|1\.000)\nrelevance -?\d+\.\d\d over 28x28 pixels\n$/);
+      expect(out).toMatch(/^Ankle boot: p = (0\.9\d\d|1\.000)\nrelevance -?\d+\.\d\d over 28x28 pixels\ncomposite relevance -?\d+\.\d\d\n$/);
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
