@@ -116,13 +116,23 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   for (int64_t j = 0; j < m; ++j) {
     const float bp = lp.bias ? std::max(lp.bias[j], 0.0f) : 0.0f;
     const float bn = lp.bias ? std::min(lp.bias[j], 0.0f) : 0.0f;
+    // Selects instead of branches so the loops vectorise; a denominator that is not
+    // strictly positive (negative) gives 0.
+    float* sp = s + j * p;
+    const float* r = lp.r + j * p;
     for (int64_t q = 0; q < p; ++q) {
-      const int64_t i = j * p + q;
-      const float zp = s[i] + bp;
-      s[i] = zp > 0 ? alpha * lp.r[i] / (zp + tiny) : 0.0f;
-      if (with_beta) {
-        const float zn = s[mp + i] + bn;
-        s[mp + i] = zn < 0 ? -beta * lp.r[i] / (zn - 2 * tiny) : 0.0f;
+      const float zp = sp[q] + bp;
+      const bool ok = zp > 0;
+      const float quotient = alpha * r[q] / (ok ? zp + tiny : 1.0f);
+      sp[q] = ok ? quotient : 0.0f;
+    }
+    if (with_beta) {
+      float* sn = s + mp + j * p;
+      for (int64_t q = 0; q < p; ++q) {
+        const float zn = sn[q] + bn;
+        const bool ok = zn < 0;
+        const float quotient = -beta * r[q] / (ok ? zn - 2 * tiny : -1.0f);
+        sn[q] = ok ? quotient : 0.0f;
       }
     }
   }

@@ -9,6 +9,7 @@
 //   R  M x P   relevance of the outputs
 //   Rx K x P   relevance of the inputs (overwritten)
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -77,15 +78,19 @@ void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp);
 
 // The epsilon stabiliser of the original: z > 0 -> z + eps, z < 0 -> z - eps, and for
 // z == 0 the relevance passes undivided (returns R).
-// Written with selects instead of branches so loops over it vectorise (signs of z are
-// close to random, so branches would mispredict half the time).
+// Written so that loops over it vectorise (signs of z are close to random: branches would
+// mispredict half the time): copysign picks +-eps, and z == 0 (either sign) divides by 1.
 inline float EpsilonQuotient(float r, float z, float eps) {
-  const float d = z > 0 ? z + eps : (z < 0 ? z - eps : 1.0f);
+  float d = z + std::copysign(eps, z);
+  d = z == 0.0f ? 1.0f : d;
   return r / d;
 }
 
 // The stand-alone toolbox's stabiliser: sign(0) = +1 (also for -0), always divided.
-inline float ToolboxEpsilonQuotient(float r, float z, float eps) { return r / (z >= 0 ? z + eps : z - eps); }
+inline float ToolboxEpsilonQuotient(float r, float z, float eps) {
+  const float signed_eps = z >= 0.0f ? eps : -eps;
+  return r / (z + signed_eps);
+}
 
 // R / (z +- eps) under the rule's stabiliser convention.
 inline float StabilizedQuotient(const LayerRule& rule, float r, float z, float eps) {
