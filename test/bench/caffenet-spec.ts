@@ -4,31 +4,8 @@
  * Made in code so no 233 MB model file is needed.
  */
 import type { LayerSpec, NetSpec } from '../../lib/caffe/netspec-types';
+import { normalGenerator, prng } from '../helpers/random';
 
-/** Deterministic normal samples (mulberry32 + Box-Muller). */
-export function normalGenerator(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
-}
-
-/** Uniform on +-a (mulberry32), cheap enough for the 60 M CaffeNet weights. */
-function uniformGenerator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * He initialisation (variance 2 / fan-in), drawn uniformly (a = sqrt(3) * std). The 60 M
@@ -49,7 +26,7 @@ function heWeights(count: number, fanIn: number, uniform: () => number): Float32
 }
 
 export function caffenetSpec(batch: number, seed = 1): NetSpec {
-  const normal = uniformGenerator(seed);
+  const normal = prng(seed);
   const layers: LayerSpec[] = [];
   const conv = (name: string, bottom: string, cin: number, cout: number, k: number, s: number, p: number, g: number) => {
     const fanIn = (cin / g) * k * k;

@@ -9,6 +9,7 @@ import * as protobuf from 'protobufjs';
 import { parseTextFormat, printTextFormat } from '../../lib/caffe/textformat';
 import { caffeType } from '../../lib/caffe/schema';
 import { CaffeLrpError } from '../../lib/errors';
+import { prng } from '../helpers/random';
 
 const Net = caffeType('NetParameter');
 
@@ -100,18 +101,6 @@ const SEEDS: [string, string, protobuf.Type][] = [
   ['strings.prototxt', STRINGS_NET, Net],
   ['node.prototxt', NODE_TEXT, Node],
 ];
-
-/** mulberry32: a small deterministic PRNG, so every failure can be reproduced from its case number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = '{}<>[]:;,"\'\\#\n\r\t -+.0123456789eExXfFtTabcz_/@\u00e9\u0000\u00a0\uFEFF\u{1F600}';
 const TOKENS = [

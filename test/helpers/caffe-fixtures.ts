@@ -8,6 +8,9 @@ import * as fs from 'fs';
 import { BlobData, NetSpec } from '../../lib/caffe/netspec-types';
 import { expectedBlobShapes } from '../../lib/caffe/shapes';
 import { countOf } from '../../lib/caffe/proto-objects';
+import { prng } from './random';
+
+export { prng };
 
 export const SHARED = '/work/shared';
 export const MODELS = `${SHARED}/models`;
@@ -111,18 +114,6 @@ export const bytes = (...parts: number[][]): Buffer => Buffer.from(parts.flat())
 // ---------------------------------------------------------------------------------------
 // Random numbers and weights
 // ---------------------------------------------------------------------------------------
-
-/** mulberry32: small, fast, seeded PRNG giving floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The spec with every weighted layer given random blobs of the shapes it expects. */
 export function withRandomWeights(spec: NetSpec, seed = 1): NetSpec {

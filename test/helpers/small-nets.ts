@@ -1,6 +1,6 @@
 /** Small project-made nets (weights from a seeded generator) for engine tests. */
 import type { LayerSpec, NetSpec } from '../../lib/caffe/netspec-types';
-import { normalGenerator } from '../bench/caffenet-spec';
+import { normalGenerator } from './random';
 
 export function rand(n: number, seed: number, scale = 1): Float32Array {
   const g = normalGenerator(seed);
