@@ -1,5 +1,6 @@
 #include "text_writer.h"
 
+#include <charconv>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -22,9 +23,13 @@ class FormatRawhmWorker : public Napi::AsyncWorker {
     size_t i = 0;
     for (int64_t row = 0; row < channels_ * height_; ++row) {
       for (int64_t x = 0; x < width_; ++x, ++i) {
-        // As `std::cout << v << " "`: the value promoted to double, %g, precision 6.
-        const int n = std::snprintf(buf, sizeof buf, "%g ", static_cast<double>(data_[i]));
-        out_.append(buf, static_cast<size_t>(n));
+        // As `std::cout << v << " "`: the value promoted to double, printf's %g with
+        // precision 6. std::to_chars(general, 6) is specified as that %g (exact decimal
+        // rounding included) and is several times faster than snprintf.
+        const double v = static_cast<double>(data_[i]);
+        const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf - 1, v, std::chars_format::general, 6);
+        *r.ptr = ' ';
+        out_.append(buf, static_cast<size_t>(r.ptr + 1 - buf));
       }
       out_ += '\n';
     }
