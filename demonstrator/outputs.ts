@@ -88,12 +88,19 @@ export function heatmapPixels16(hm: Heatmap, colormap: ColormapName = 'blue-blac
   return out;
 }
 
+/**
+ * zlib level of the PNGs: fast deflate. Batches write thousands of files, the original asked
+ * ImageMagick for no compression at all, and level 1 is several times faster than the
+ * default 6 for files about a fifth larger.
+ */
+const PNG_COMPRESSION = 1;
+
 /** `_heatmap.png`: 16-bit RGB, as the original writes it. */
 export async function writeHeatmapPng(file: string, hm: Heatmap, colormap: ColormapName = 'blue-black-yellow'): Promise<void> {
   const px = heatmapPixels16(hm, colormap);
   const png = await sharp(px, { raw: { width: hm.width, height: hm.height, channels: 3 } })
     .toColourspace('rgb16')
-    .png({ compressionLevel: 6 })
+    .png({ compressionLevel: PNG_COMPRESSION })
     .toBuffer();
   await writeFileAtomic(file, png);
 }
@@ -112,7 +119,7 @@ export async function writeAsInputtedPng(file: string, rgb: Float32Array, width:
     const v = Math.round(rgb[i] * 255);
     px[i] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
-  const png = await sharp(px, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+  const png = await sharp(px, { raw: { width, height, channels: 3 } }).png({ compressionLevel: PNG_COMPRESSION }).toBuffer();
   await writeFileAtomic(file, png);
 }
 
