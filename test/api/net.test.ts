@@ -1,0 +1,41 @@
+/** Net basics: layer list, shapes, reshape without reloading weights, non-finite weight report. */
+import { Net } from '../../lib/net';
+import { rand, smallNet } from '../helpers/small-nets';
+
+test('layer list, input shape and class count', async () => {
+  const net = new Net(smallNet(1, true));
+  expect(net.layers.map((l) => `${l.index}:${l.name}:${l.type}`)).toEqual([
+    '0:conv1:Convolution', '1:relu1:ReLU', '2:pool1:Pooling', '3:conv2:Convolution', '4:relu2:ReLU', '5:fc:InnerProduct', '6:prob:Softmax',
+  ]);
+  expect(net.layers[2].outputShapes).toEqual([[1, 6, 5, 5]]);
+  expect(net.inputShape).toEqual([1, 3, 10, 10]);
+  expect(net.numClasses).toBe(5);
+  expect(net.scoresBlob).toBe('prob');
+  await net.dispose();
+});
+
+test('reshape to another batch size keeps the weights: per-image results do not change', async () => {
+  const images = [rand(300, 1, 20), rand(300, 2, 20), rand(300, 3, 20)];
+  const net = new Net(smallNet(1, true));
+  const single: Float32Array[] = [];
+  for (const x of images) single.push((await net.forward(x))[0]);
+  await net.reshape(3);
+  expect(net.inputShape).toEqual([3, 3, 10, 10]);
+  expect(net.layers[5].outputShapes).toEqual([[3, 5]]);
+  const batch = await net.forward(images);
+  batch.forEach((s, i) => s.forEach((v, k) => expect(v).toBeCloseTo(single[i][k], 6)));
+  await expect(net.reshape(0)).rejects.toMatchObject({ code: 'OPTION' });
+  await net.dispose();
+});
+
+test('NaN/Inf weights are allowed and reported by nonFiniteWeights()', async () => {
+  const spec = smallNet(1, true);
+  spec.layers[3].blobs[0].data[5] = NaN;
+  spec.layers[5].blobs[1].data[0] = Infinity;
+  const net = new Net(spec);
+  expect(net.nonFiniteWeights()).toEqual(['conv2', 'fc']);
+  const scores = await net.forward(rand(300, 4, 20));
+  expect(scores[0].some(Number.isNaN)).toBe(true);
+  await net.dispose();
+  expect(new Net(smallNet(1, true)).nonFiniteWeights()).toEqual([]);
+});
