@@ -247,7 +247,37 @@ export class Net {
     });
   }
 
-  private async relevanceNow(classes: number[][], options: RelPropOptions, expectedImages: number): Promise<RelevanceResult> {
+  /**
+   * Relevance from arbitrary seeds (has_init_relevance generalised): per image of the last
+   * forward pass, a vector over the start layer's outputs per image (e.g. a class
+   * distribution), written into the start layer's top before the walk.
+   */
+  backwardRelevanceSeeded(seeds: ArrayLike<number>[], options: RelPropOptions): Promise<Heatmap[]> {
+    return this.enqueue(async () => {
+      if (!Array.isArray(seeds)) throw new CaffeLrpError('OPTION', 'seeds must be an array with one vector per image');
+      const o = resolveOptions(options);
+      const layers = this.live.layers();
+      const start = layers[resolveStartLayer(layers, o.lastlayerindex, o.semantics)];
+      const perImage = start.topShapes[0].slice(1).reduce((a, b) => a * b, 1);
+      const classes: number[][] = [];
+      const values: number[][] = [];
+      seeds.forEach((seed, i) => {
+        if (!seed || seed.length !== perImage)
+          throw new CaffeLrpError('OPTION', `seed ${i} must have ${perImage} values (the outputs of layer '${start.name}' per image), got ${seed ? seed.length : seed}`);
+        const idx: number[] = [];
+        const val: number[] = [];
+        for (let k = 0; k < perImage; ++k) {
+          if (!Number.isFinite(seed[k])) throw new CaffeLrpError('OPTION', `seed ${i} has a non-finite value at index ${k}`);
+          if (seed[k] !== 0) { idx.push(k); val.push(seed[k]); }
+        }
+        classes.push(idx);
+        values.push(val);
+      });
+      return (await this.relevanceNow(classes, options, this.activeImages, values)).heatmaps;
+    });
+  }
+
+  private async relevanceNow(classes: number[][], options: RelPropOptions, expectedImages: number, seedValues?: number[][]): Promise<RelevanceResult> {
     const o = resolveOptions(options);
     if (!this.forwardDone) throw new CaffeLrpError('STATE', 'no forward pass: call forward() (or use explain()) before a relevance pass');
     if (!Array.isArray(classes) || classes.length !== expectedImages)
@@ -264,7 +294,7 @@ export class Net {
       conservation: o.conservation,
       rules: usesGradient(o.formulaType) ? undefined : rulesFor(layers, o, this.spec),
       classes,
-      values: o.initRelevance === undefined ? undefined : classes.map((l) => l.map(() => o.initRelevance as number)),
+      values: seedValues ?? (o.initRelevance === undefined ? undefined : classes.map((l) => l.map(() => o.initRelevance as number))),
     });
     const inputNames = new Set(this.live.inputs().map((i) => i.name));
     // Caffe image inputs are BGR (heatmaps come out RGB); toolbox inputs keep their order.

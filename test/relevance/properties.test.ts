@@ -120,3 +120,37 @@ describe('relevance properties on a small project-made net', () => {
     expect(() => net.layers).toThrow(/disposed/);
   });
 });
+
+describe('seeding', () => {
+  test('a seed vector equal to one-hot logits equals the class map; arbitrary seeds are linear for epsilon', async () => {
+    const net = new Net(smallNet(1, true));
+    await net.forward(rand(300, 41, 20));
+    const logits = net.blob('fc').data;
+    const opts = { relpropformulatype: 0, epsstab: 0.1 };
+    const classMap = await net.backwardRelevance([2], opts);
+    const oneHot = new Float32Array(5);
+    oneHot[2] = logits[2];
+    const [seeded] = await net.backwardRelevanceSeeded([oneHot], opts);
+    expectClose(seeded.data, classMap.data);
+    const mix = Float32Array.from([0.5, 0, -1, 0, 2]);
+    const [mixed] = await net.backwardRelevanceSeeded([mix], opts);
+    const parts = await Promise.all([0, 2, 4].map((c) => { const v = new Float32Array(5); v[c] = mix[c]; return net.backwardRelevanceSeeded([v], opts); }));
+    expectClose(mixed.data, parts[0][0].data.map((v, k) => v + parts[1][0].data[k] + parts[2][0].data[k]));
+    await expect(net.backwardRelevanceSeeded([new Float32Array(4)], opts)).rejects.toThrow(/must have 5 values/);
+    await net.dispose();
+  });
+
+  test('has_init_relevance seeds the constant relevance_for_init in single and multi calls', async () => {
+    const net = new Net(smallNet(2, true));
+    await net.forward([rand(300, 42, 20), rand(300, 43, 20)]);
+    const opts = { relpropformulatype: 0, epsstab: 1e-9, has_init_relevance: true, relevance_for_init: 2 };
+    const maps = await net.backwardRelevanceMulti([[1], [3]], opts);
+    const sums = maps.map((m) => m.data.reduce((a, b) => a + b, 0));
+    // bias and eps absorb some relevance, but the seed is 2 (not the logit) for both images
+    const seeded = await net.backwardRelevanceSeeded([Float32Array.from([0, 2, 0, 0, 0]), Float32Array.from([0, 0, 0, 2, 0])], { relpropformulatype: 0, epsstab: 1e-9 });
+    expectClose(maps[0].data, seeded[0].data);
+    expectClose(maps[1].data, seeded[1].data);
+    expect(sums.every(Number.isFinite)).toBe(true);
+    await net.dispose();
+  });
+});
