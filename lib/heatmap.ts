@@ -17,7 +17,9 @@ export interface Heatmap {
 }
 
 /** Splits an N x ... relevance blob into per-image heatmaps. */
-export function toHeatmaps(shape: number[], data: Float32Array, images: number, isNetInput: boolean): Heatmap[] {
+export function toHeatmaps(shape: number[], data: Float32Array, images: number, netInput: boolean): Heatmap[] {
+  // Only image inputs (N x C x H x W) are stored BGR by Caffe convention; vectors keep their order.
+  const isNetInput = netInput && shape.length === 4;
   const [n, c = 1, h = 1, w = 1] = shape.length === 2 ? [shape[0], shape[1], 1, 1] : shape;
   const per = data.length / n;
   const channels = shape.length > 4 ? per / (h * w) : c;

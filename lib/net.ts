@@ -182,14 +182,14 @@ export class Net {
   }
 
   private async forwardNow(input: Input): Promise<Float32Array[]> {
-    const [n, c, h, w] = this.inputShape;
-    const perImage = c * h * w;
+    const [n, ...dims] = this.inputShape;
+    const perImage = dims.reduce((a, b) => a * b, 1);
     const images = Array.isArray(input) ? input : splitBatch(input, perImage);
     if (images.length === 0) throw new CaffeLrpError('OPTION', 'forward: no input images');
     images.forEach((img, i) => {
       if (!(img instanceof Float32Array)) throw new CaffeLrpError('OPTION', `forward: image ${i} must be a Float32Array`);
       if (img.length !== perImage)
-        throw new CaffeLrpError('SHAPE', `forward: image ${i} has ${img.length} values, the net expects ${c}x${h}x${w} = ${perImage}`);
+        throw new CaffeLrpError('SHAPE', `forward: image ${i} has ${img.length} values, the net expects ${dims.join('x')} = ${perImage}`);
     });
     if (this.live.inputs().length !== 1) throw new CaffeLrpError('UNSUPPORTED', 'forward: nets with several inputs are not supported by this call');
     if (images.length > n) this.reshapeNow(images.length);
