@@ -1,6 +1,7 @@
 #include "engine/skinny_gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #ifdef _OPENMP
@@ -70,7 +71,8 @@ SKINNY_TARGET void AccumulateRows(const float* w, int64_t ldw, int64_t rows, int
 }  // namespace
 
 bool SkinnyGemmApplies(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, float beta) {
-  if (alpha != 1.0f || beta != 0.0f || !CpuOk()) return false;
+  static const bool disabled = std::getenv("CAFFE_LRP_NO_SKINNY") != nullptr;  // A/B comparisons
+  if (disabled || alpha != 1.0f || beta != 0.0f || !CpuOk()) return false;
   // The large operand is the weight matrix; the small side has at most kMaxSkinny columns.
   if (!trans_a && trans_b && m <= kMaxSkinny) return n * k >= kMinWeights;   // X W^T   (fc forward)
   if (!trans_a && !trans_b && m <= kMaxSkinny) return n * k >= kMinWeights;  // G W     (fc gradient)
