@@ -1,6 +1,5 @@
 #include "engine/math.h"
 
-#include "engine/skinny_gemm.h"
 
 #include <cblas.h>
 
@@ -18,10 +17,6 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
     // BLAS leaves C untouched for k == 0 only when beta == 1; make the meaning explicit.
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-    return;
-  }
-  if (SkinnyGemmApplies(trans_a, trans_b, m, n, k, alpha, beta)) {
-    SkinnyGemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
     return;
   }
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
