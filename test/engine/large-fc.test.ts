@@ -1,20 +1,19 @@
 /**
- * Fully connected layers with many weights and few images take the engine's own
- * multi-threaded "skinny" products instead of OpenBLAS (see native/engine/skinny_gemm.h).
- * Checked here against float64 references: forward, epsilon and alpha-beta relevance, gradient.
+ * A large fully connected layer (2 M weights) on a few vector inputs (2-D input blob),
+ * against float64 references: forward, epsilon and alpha-beta relevance, gradient.
  */
 import { Net } from '../../lib/net';
 import type { NetSpec } from '../../lib/caffe/netspec-types';
 import { rand } from '../helpers/small-nets';
 
-const K = 2048, M = 1024, N = 3; // 2 M weights: above the skinny threshold
+const K = 2048, M = 1024, N = 3; // 2 M weights
 const W = rand(M * K, 5, 0.05);
 const B = rand(M, 6, 0.5);
 const X = Array.from({ length: N }, (_, i) => rand(K, 10 + i).map(Math.abs)); // non-negative, as after a ReLU
 
 function spec(): NetSpec {
   return {
-    name: 'skinny', inputs: [{ name: 'data', shape: [N, K] }],
+    name: 'large-fc', inputs: [{ name: 'data', shape: [N, K] }],
     layers: [{ name: 'fc', type: 'InnerProduct', bottoms: ['data'], tops: ['fc'], params: { numOutput: M, biasTerm: true, axis: 1, transpose: false },
       blobs: [{ shape: [M, K], data: W }, { shape: [M], data: B }] }],
   };
