@@ -105,8 +105,15 @@ export class Net {
   }
 
   /** Builds a net from a NetSpec. Weights are copied once into native memory. */
-  constructor(readonly spec: NetSpec, options: { scoresBlob?: string } = {}) {
+  /**
+   * The net's structure (layers, params, inputs). Its weights live in native memory only:
+   * the learned blobs are left out here, so the caller's copy can be garbage-collected.
+   */
+  readonly spec: NetSpec;
+
+  constructor(spec: NetSpec, options: { scoresBlob?: string } = {}) {
     const { NativeNet } = loadNative();
+    this.spec = { ...spec, layers: spec.layers.map((l) => ({ ...l, blobs: [] })) };
     try {
       this.native = new NativeNet(spec);
     } catch (e) {

@@ -11,6 +11,8 @@ test('layer list, input shape and class count', async () => {
   expect(net.inputShape).toEqual([1, 3, 10, 10]);
   expect(net.numClasses).toBe(5);
   expect(net.scoresBlob).toBe('prob');
+  // The weights were copied into native memory; the Net keeps only the structure.
+  expect(net.spec.layers.every((l) => l.blobs.length === 0)).toBe(true);
   await net.dispose();
 });
 
