@@ -294,7 +294,7 @@ export class Net {
     if (o.firstlayerindex > start)
       throw new CaffeLrpError('OPTION', `option 'firstlayerindex': ${o.firstlayerindex} is above the start layer ${start} ('${layers[start].name}')`);
     classes.forEach((list, i) => checkClasses(list, i, o, layers[start]));
-    const result = await this.live.backward({
+    const result = await this.backwardChecked({
       start,
       end: o.firstlayerindex,
       gradient: usesGradient(o.formulaType),
@@ -313,6 +313,16 @@ export class Net {
       in: row.in.slice(0, classes.length), out: row.out.slice(0, classes.length),
     }));
     return conservation ? { heatmaps, conservation } : { heatmaps };
+  }
+
+  /** The native walk, with its errors (e.g. a layer that has no rule for the options) as CaffeLrpError. */
+  private async backwardChecked(request: Parameters<NativeNetInstance['backward']>[0]): ReturnType<NativeNetInstance['backward']> {
+    try {
+      return await this.live.backward(request);
+    } catch (e) {
+      if (e instanceof CaffeLrpError) throw e;
+      throw new CaffeLrpError('UNSUPPORTED', (e as Error).message, { file: this.spec.source });
+    }
   }
 
   /** Names of layers whose weights contain NaN or Inf (allowed, but worth knowing). */

@@ -70,3 +70,18 @@ test('a spec the engine cannot build is a clear error', () => {
   bad.layers[5].blobs[0] = { shape: [5, 71], data: new Float32Array(355) };
   expect(() => new Net(bad)).toThrow(/layer 'fc' \(InnerProduct\)/);
 });
+
+test('a rule a layer cannot apply is a CaffeLrpError naming the layer', async () => {
+  const spec = smallNet(1, true);
+  // within-channel LRN after the pooling layer: lrn_backward_type 1 has no rule for it
+  spec.layers.splice(3, 0, { name: 'norm1', type: 'LRN', bottoms: ['pool1'], tops: ['norm1'], blobs: [],
+    params: { localSize: 3, alpha: 1e-2, beta: 0.75, k: 1, normRegion: 'WITHIN_CHANNEL' } });
+  spec.layers[4].bottoms = ['norm1'];
+  const n = new Net(spec);
+  await n.forward(good());
+  await expect(n.backwardRelevance([0], { relpropformulatype: 0, lrn_backward_type: 1 })).rejects.toMatchObject({
+    code: 'UNSUPPORTED', message: expect.stringMatching(/layer 'norm1' \(LRN\): lrn_backward_type 1 needs ACROSS_CHANNELS/),
+  });
+  await expect(n.backwardRelevance([0], { relpropformulatype: 0, lrn_backward_type: 0 })).resolves.toBeDefined();
+  await n.dispose();
+});
