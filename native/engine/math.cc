@@ -85,9 +85,17 @@ void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
           float* dst = plane + iy * g.width;
           const float* src = in + y * ow;
           const int64_t off = kw * g.dilation_w - g.pad_w;
-          for (int64_t x = 0; x < ow; ++x) {
-            const int64_t ix = x * g.stride_w + off;
-            if (ix >= 0 && ix < g.width) dst[ix] += src[x];
+          if (g.stride_w == 1) {
+            // Contiguous run of valid columns, as in Im2Col: no per-element bounds test.
+            const int64_t x0 = std::min(std::max<int64_t>(0, -off), ow);
+            const int64_t x1 = std::min(std::max(x0, g.width - off), ow);
+            float* d = dst + off;
+            for (int64_t x = x0; x < x1; ++x) d[x] += src[x];
+          } else {
+            for (int64_t x = 0; x < ow; ++x) {
+              const int64_t ix = x * g.stride_w + off;
+              if (ix >= 0 && ix < g.width) dst[ix] += src[x];
+            }
           }
         }
       }
