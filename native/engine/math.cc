@@ -58,10 +58,13 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
             if (x1 > x0) std::memcpy(o + x0, src + x0 + off, sizeof(float) * (x1 - x0));
             std::fill(o + x1, o + ow, 0.0f);
           } else {
-            for (int64_t x = 0; x < ow; ++x) {
-              const int64_t ix = x * g.stride_w + off;
-              o[x] = (ix >= 0 && ix < g.width) ? src[ix] : 0.0f;
-            }
+            // Strided: the valid outputs are x0 <= x < x1 with 0 <= x*stride + off < width.
+            const int64_t st = g.stride_w;
+            const int64_t x0 = std::min(ow, off >= 0 ? 0 : (-off + st - 1) / st);
+            const int64_t x1 = std::max(x0, std::min(ow, g.width - off <= 0 ? 0 : (g.width - off + st - 1) / st));
+            std::fill(o, o + x0, 0.0f);
+            for (int64_t x = x0; x < x1; ++x) o[x] = src[x * st + off];
+            std::fill(o + x1, o + ow, 0.0f);
           }
         }
       }
@@ -92,10 +95,10 @@ void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
             float* d = dst + off;
             for (int64_t x = x0; x < x1; ++x) d[x] += src[x];
           } else {
-            for (int64_t x = 0; x < ow; ++x) {
-              const int64_t ix = x * g.stride_w + off;
-              if (ix >= 0 && ix < g.width) dst[ix] += src[x];
-            }
+            const int64_t st = g.stride_w;
+            const int64_t x0 = std::min(ow, off >= 0 ? 0 : (-off + st - 1) / st);
+            const int64_t x1 = std::max(x0, std::min(ow, g.width - off <= 0 ? 0 : (g.width - off + st - 1) / st));
+            for (int64_t x = x0; x < x1; ++x) dst[x * st + off] += src[x];
           }
         }
       }
