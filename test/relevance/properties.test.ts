@@ -154,3 +154,28 @@ describe('seeding', () => {
     await net.dispose();
   });
 });
+
+test('alpha-beta stays exact where the negative sums are tiny next to the positive ones', async () => {
+  // fc with 64 inputs, 4 outputs; output j has one tiny negative weight among large positive
+  // ones, so Z- = (z - b) - Z+ would cancel: the engine must recompute it directly.
+  const K = 64, M = 4;
+  const w = new Float32Array(M * K);
+  for (let j = 0; j < M; ++j) for (let i = 0; i < K; ++i) w[j * K + i] = i === j ? -1e-6 * (j + 1) : 0.5 + 0.01 * ((i * 7 + j) % 13);
+  const spec = {
+    name: 'tiny-negatives', inputs: [{ name: 'data', shape: [1, K] }],
+    layers: [{ name: 'fc', type: 'InnerProduct', bottoms: ['data'], tops: ['fc'], params: { numOutput: M, biasTerm: false, axis: 1, transpose: false },
+      blobs: [{ shape: [M, K], data: w }] }],
+  };
+  const x = Float32Array.from({ length: K }, (_, i) => 1 + (i % 5));
+  const net = new Net(spec);
+  await net.forward(x);
+  const [h] = await net.backwardRelevanceMulti([[2]], { relpropformulatype: 2, alphabeta_beta: 1, lastlayerindex: 0 });
+  const j = 2;
+  let z = 0, zp = 0, zn = 0;
+  for (let i = 0; i < K; ++i) { const v = x[i] * w[j * K + i]; z += v; if (v > 0) zp += v; else zn += v; }
+  const ref = Array.from({ length: K }, (_, i) => { const v = x[i] * w[j * K + i]; return v > 0 ? (2 * v * z) / zp : (-1 * v * z) / zn; });
+  expectClose(h.data, ref, 1e-5);
+  // the beta term of the one negative contribution: -(-z) = z, the same size as everything else
+  expect(h.data[j]).toBeCloseTo(-z * 1, 0);
+  await net.dispose();
+});

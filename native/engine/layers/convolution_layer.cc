@@ -151,6 +151,7 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       // The original's alpha-beta reads group 0's biases for every group (compat only).
       const bool group0_bias = rule.compat_group_bias && ab;
       lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
+      lp.z_bias = b ? b + g * mg : nullptr;
       lp.r = r + g * mg * cp;
       lp.rx = rcols + g * kg * cp;
       if (ab) {

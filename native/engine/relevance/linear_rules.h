@@ -24,6 +24,8 @@ struct LinearProblem {
   const float* x = nullptr;
   const float* z = nullptr;
   const float* bias = nullptr;
+  // The bias that z includes, when it differs from `bias` (compat mode's group-0 biases).
+  const float* z_bias = nullptr;
   const float* r = nullptr;
   float* rx = nullptr;
   // The epsilon and (non-negative input) alpha-beta rules end with R_x = x * G. With this
