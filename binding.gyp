@@ -11,8 +11,14 @@
       ],
       "libraries": ["-lopenblas", "-fopenmp"],
       "library_dirs": [
+        "/usr/lib/x86_64-linux-gnu/openblas-openmp",
+        "/usr/lib/aarch64-linux-gnu/openblas-openmp",
         "/usr/lib/x86_64-linux-gnu/openblas-pthread",
         "/usr/lib/aarch64-linux-gnu/openblas-pthread"
+      ],
+      "ldflags": [
+        "-Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp",
+        "-Wl,-rpath,/usr/lib/aarch64-linux-gnu/openblas-openmp"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++17"],

@@ -73,7 +73,7 @@ Outputs per image, under standalone_outpath: <name>_rawhm.txt, <name>_toptenscor
 
 Options:
   --minimal-output   write only _rawhm.txt and the scores file${minimal ? ' (always on for this command)' : ''}
-  --threads N        OpenBLAS threads for the engine (sets OPENBLAS_NUM_THREADS)
+  --threads N        threads for the engine (sets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS)
   --quiet, -q        no progress bar, warnings or summary line (errors are still printed)
   --help, -h         this text
   --version, -V      the caffe-lrp version
@@ -182,6 +182,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       warn('--threads has no effect: the engine is already loaded in this process');
     }
     process.env.OPENBLAS_NUM_THREADS = String(args.threads);
+    process.env.OMP_NUM_THREADS = String(args.threads); // our own parallel loops, and an OpenMP-built OpenBLAS
   }
   const minimal = mode.minimal || args.minimal;
   const [configArg, listArg, prefix] = args.positional;

@@ -47,15 +47,22 @@ const BLAS_HEADERS = [
   '/usr/include/openblas/cblas.h',
 ];
 
+const OPENMP_BLAS_DIRS = ['/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib/aarch64-linux-gnu/openblas-openmp'];
+
 function ensureSystemPackages() {
   const missing = [];
   if (!has('cmake')) missing.push('cmake');
   if (!has('g++') && !has('c++')) missing.push('g++');
   if (!has('make')) missing.push('make');
   if (!BLAS_HEADERS.some((h) => fs.existsSync(h))) missing.push('libopenblas-dev');
-  if (missing.length === 0) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot || !has('apt-get')) {
+  // The OpenMP build of OpenBLAS is faster here (see CMakeLists.txt) but optional: without
+  // root we build against whichever OpenBLAS is installed.
+  const openmpBlas = OPENMP_BLAS_DIRS.some((d) => fs.existsSync(path.join(d, 'libopenblas.so')));
+  if (!openmpBlas && isRoot && has('apt-get')) missing.push('libopenblas-openmp-dev');
+  if (missing.length === 0) return;
+  const required = missing.filter((p) => p !== 'libopenblas-openmp-dev');
+  if ((!isRoot || !has('apt-get')) && required.length > 0) {
     throw new Error(`missing system packages: ${missing.join(' ')}.\n` +
       `Install them first, e.g.: sudo apt-get install -y ${missing.join(' ')}`);
   }
