@@ -10,6 +10,55 @@
 
 namespace caffe_lrp {
 
+namespace {
+
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+// Products of a large weight matrix with a few images (fully connected layers) are bound by
+// memory bandwidth, and OpenBLAS runs them on one thread, i.e. at one core's bandwidth.
+// With OpenBLAS's OpenMP build, calls made from inside our parallel region each run on
+// their own thread, so splitting the weight matrix in two streams it at about twice the
+// speed (measured 16 -> 9 ms for CaffeNet's fc6 at batch 10). The pthreads build would
+// serialise such calls, so this is only done for the OpenMP build.
+constexpr int64_t kThinSide = 16;
+constexpr int64_t kLargeWeights = int64_t(1) << 20;
+
+bool SplitsWeights() {
+  static const bool openmp_blas = openblas_get_parallel() == 2;
+  return openmp_blas;
+}
+
+// Splits the dimension `total` over the threads; part(lo, hi) computes its share.
+template <typename Part>
+bool SplitOverThreads(int64_t total, Part part) {
+#pragma omp parallel for schedule(static)
+  for (int t = 0; t < 2; ++t) part(total * t / 2, total * (t + 1) / 2);
+  return true;
+}
+
+// The four shapes of the rules and layers: which operand is the weight matrix and which
+// dimension of it to split. Returns false when the product is not such a thin one.
+bool ThinGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+              int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (!SplitsWeights()) return false;
+  if (!ta && tb && m <= kThinSide && n * k >= kLargeWeights)  // X W^T: split W's rows (C's columns)
+    return SplitOverThreads(n, [&](int64_t lo, int64_t hi) { Sgemm(ta, tb, m, hi - lo, k, alpha, a, lda, b + lo * ldb, ldb, beta, c + lo, ldc); });
+  if (!ta && !tb && m <= kThinSide && n * k >= kLargeWeights)  // G W: split W's columns (C's columns)
+    return SplitOverThreads(n, [&](int64_t lo, int64_t hi) { Sgemm(ta, tb, m, hi - lo, k, alpha, a, lda, b + lo, ldb, beta, c + lo, ldc); });
+  if (ta && !tb && n <= kThinSide && m * k >= kLargeWeights)  // W^T S: split W's columns (C's rows)
+    return SplitOverThreads(m, [&](int64_t lo, int64_t hi) { Sgemm(ta, tb, hi - lo, n, k, alpha, a + lo, lda, b, ldb, beta, c + lo * ldc, ldc); });
+  if (!ta && !tb && n <= kThinSide && m * k >= kLargeWeights)  // W X: split W's rows (C's rows)
+    return SplitOverThreads(m, [&](int64_t lo, int64_t hi) { Sgemm(ta, tb, hi - lo, n, k, alpha, a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc); });
+  return false;
+}
+
+}  // namespace
+
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
@@ -19,9 +68,8 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  if (ThinGemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+  Sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
