@@ -177,7 +177,8 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   if (with_beta) Gemm(true, false, k, p, m, 1.0f, wp, k, s + mp, p, 1.0f, g, p);
   for (int64_t i = 0; i < kp; ++i) {
     const float x = lp.x[i];
-    lp.rx[i] = x >= 0 ? x * lp.rx[i] : x * g[i];
+    const float pos = x >= 0 ? 1.0f : 0.0f;  // mask arithmetic instead of a branch: vectorises
+    lp.rx[i] = x * (pos * lp.rx[i] + (1.0f - pos) * g[i]);
   }
   return false;
 }
