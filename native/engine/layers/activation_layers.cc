@@ -73,19 +73,30 @@ void PReLULayer::Reshape(const Blobs& bottom, const Blobs& top) {
 float PReLULayer::SlopeOf(int64_t channel) const { return def_.blobs[0].data[shared_ ? 0 : channel]; }
 
 void PReLULayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
-  const float* x = bottom[0]->data();
-  float* y = top[0]->data();
-  for (int64_t i = 0; i < bottom[0]->count(); ++i) {
-    const float a = SlopeOf((i / inner_) % channels_);
-    y[i] = x[i] > 0 ? x[i] : a * x[i];
-  }
+  const int64_t outer = bottom[0]->count() / (channels_ * inner_);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels_; ++c) {
+      const float a = SlopeOf(c);
+      const float* x = bottom[0]->data() + (o * channels_ + c) * inner_;
+      float* y = top[0]->data() + (o * channels_ + c) * inner_;
+      for (int64_t i = 0; i < inner_; ++i) y[i] = std::max(x[i], 0.0f) + a * std::min(x[i], 0.0f);
+    }
 }
 
 void PReLULayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {
-  const float* x = bottom[0]->data();
-  const float* g = top[0]->diff();
-  float* gx = bottom[0]->diff();
-  for (int64_t i = 0; i < bottom[0]->count(); ++i) gx[i] = x[i] > 0 ? g[i] : SlopeOf((i / inner_) % channels_) * g[i];
+  const int64_t outer = bottom[0]->count() / (channels_ * inner_);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels_; ++c) {
+      const float a = SlopeOf(c);
+      const int64_t base = (o * channels_ + c) * inner_;
+      const float* x = bottom[0]->data() + base;
+      const float* g = top[0]->diff() + base;
+      float* gx = bottom[0]->diff() + base;
+      for (int64_t i = 0; i < inner_; ++i) {
+        const float pos = x[i] > 0 ? 1.0f : 0.0f;  // mask arithmetic: vectorises
+        gx[i] = g[i] * (a + (1.0f - a) * pos);
+      }
+    }
 }
 
 void TanHLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
