@@ -179,3 +179,27 @@ test('alpha-beta stays exact where the negative sums are tiny next to the positi
   expect(h.data[j]).toBeCloseTo(-z * 1, 0);
   await net.dispose();
 });
+
+test('alpha-beta with mixed-sign inputs stays exact where the negative sums are tiny', async () => {
+  // One tiny negative input among positive ones and positive weights: Z- is tiny next to Z+.
+  const K = 48, M = 3;
+  const w = Float32Array.from({ length: M * K }, (_, i) => 0.3 + 0.01 * (i % 17));
+  w[5] = -0.2; // and one negative weight, so W- is not empty
+  const spec = {
+    name: 'mixed-tiny', inputs: [{ name: 'data', shape: [1, K] }],
+    layers: [{ name: 'fc', type: 'InnerProduct', bottoms: ['data'], tops: ['fc'], params: { numOutput: M, biasTerm: false, axis: 1, transpose: false },
+      blobs: [{ shape: [M, K], data: w }] }],
+  };
+  const x = Float32Array.from({ length: K }, (_, i) => (i === 7 ? -1e-6 : 1 + (i % 3)));
+  x[5] = 1e-6; // the negative weight meets a tiny input: its contribution is tiny too
+  const net = new Net(spec);
+  await net.forward(x);
+  for (const j of [0, 1, 2]) {
+    const [h] = await net.backwardRelevanceMulti([[j]], { relpropformulatype: 2, alphabeta_beta: 1, lastlayerindex: 0 });
+    let z = 0, zp = 0, zn = 0;
+    for (let i = 0; i < K; ++i) { const v = x[i] * w[j * K + i]; z += v; if (v > 0) zp += v; else zn += v; }
+    const ref = Array.from({ length: K }, (_, i) => { const v = x[i] * w[j * K + i]; return v > 0 ? (2 * v * z) / zp : v < 0 ? (-1 * v * z) / zn : 0; });
+    expectClose(h.data, ref, 1e-5);
+  }
+  await net.dispose();
+});

@@ -75,14 +75,14 @@ void Flat(const LinearProblem& lp) {
 // numerator is 0 anyway). The toolbox's stabilisers add 1e-16 to Z+ and -2e-16 to Z-
 // (its Z- = Y - Z+ - 1e-16); Z- is summed from the negative parts rather than taken as a
 // difference of the forward output, which is the same number without float32 cancellation.
-// For x >= 0 the negative sums need no second product: W x = W+ x + W- x, and the forward
-// pass already has z = W x + b, so W- x = (z - b) - W+ x. Where that difference cancels
-// badly (|W- x| well below |W+ x|) the sum is recomputed directly, so accuracy matches the
-// direct product.
-void NegativeSumsFromForward(const LinearProblem& lp, const float* wn, const float* zpos, float* zneg) {
+// The negative sums need no products of their own: every contribution x_i w_ij is either
+// positive or negative, so Z+ + Z- = W x = z - b, and the forward pass already has z. Where
+// Z- = (z - b) - Z+ would cancel badly (|Z-| well below |Z+|) it is recomputed directly,
+// so the accuracy is that of the direct product.
+void NegativeSumsFromForward(const LinearProblem& lp, const float* zpos, float* zneg) {
   const int64_t m = lp.m, k = lp.k, p = lp.p;
+  const float* zb = lp.z_bias ? lp.z_bias : lp.bias;
   for (int64_t j = 0; j < m; ++j) {
-    const float* zb = lp.z_bias ? lp.z_bias : lp.bias;
     const float b = zb ? zb[j] : 0.0f;
     const float* z = lp.z + j * p;
     const float* zp = zpos + j * p;
@@ -91,8 +91,8 @@ void NegativeSumsFromForward(const LinearProblem& lp, const float* wn, const flo
     for (int64_t q = 0; q < p; ++q) {
       if (std::fabs(zn[q]) >= 1e-2f * std::fabs(zp[q])) continue;
       double sum = 0;
-      const float* w = wn + j * k;
-      for (int64_t i = 0; i < k; ++i) sum += static_cast<double>(w[i]) * lp.x[i * p + q];
+      const float* w = lp.w + j * k;
+      for (int64_t i = 0; i < k; ++i) sum += std::min(0.0, static_cast<double>(w[i]) * lp.x[i * p + q]);
       zn[q] = static_cast<float>(sum);
     }
   }
@@ -133,8 +133,8 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   Gemm(false, false, m, p, k, 1.0f, wp, k, xp, p, 0.0f, s, p);                 // Z+ = W+ x+
   if (xn) Gemm(false, false, m, p, k, 1.0f, wn, k, xn, p, 1.0f, s, p);         //    + W- x-
   if (with_beta) {
-    if (!xn && lp.z) {
-      NegativeSumsFromForward(lp, wn, s, s + mp);
+    if (lp.z) {
+      NegativeSumsFromForward(lp, s, s + mp);
     } else {
       Gemm(false, false, m, p, k, 1.0f, wn, k, xp, p, 0.0f, s + mp, p);          // Z- = W- x+
       if (xn) Gemm(false, false, m, p, k, 1.0f, wp, k, xn, p, 1.0f, s + mp, p);  //    + W+ x-
