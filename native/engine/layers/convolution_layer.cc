@@ -124,7 +124,9 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
   if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()));
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first), cp = count * p;
-    const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
+    // Only alpha-beta looks at the inputs in column form: epsilon applies x after col2im,
+    // and flat, w^2 and the transposed rule do not use x at all.
+    const float* cols = ab ? BlockColumns(*bottom[0], first, count, ws, 0) : nullptr;
     // Z (forward output incl. bias) and R, channel-major over the block's images.
     const float* z = top[0]->data() + first * num_output_ * p;
     const float* r = top[0]->diff() + first * num_output_ * p;
@@ -146,7 +148,7 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       LinearProblem lp;
       lp.m = mg; lp.k = kg; lp.p = cp;
       lp.w = w + g * mg * kg;
-      lp.x = cols + g * kg * cp;
+      lp.x = cols ? cols + g * kg * cp : nullptr;
       lp.z = z + g * mg * cp;
       // The original's alpha-beta reads group 0's biases for every group (compat only).
       const bool group0_bias = rule.compat_group_bias && ab;

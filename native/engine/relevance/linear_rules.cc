@@ -16,6 +16,7 @@ constexpr int kSlotA = 3, kSlotB = 4, kSlotC = 5;
 // Z = W X + b, when the layer could not hand us its forward output.
 const float* ForwardOutput(const LinearProblem& lp, float* buffer) {
   if (lp.z) return lp.z;
+  if (!lp.x) throw EngineError("internal: a linear rule got neither forward outputs nor inputs");
   Gemm(false, false, lp.m, lp.p, lp.k, 1.0f, lp.w, lp.k, lp.x, lp.p, 0.0f, buffer, lp.p);
   if (lp.bias)
     for (int64_t j = 0; j < lp.m; ++j)
@@ -34,6 +35,7 @@ bool Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
     for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], eps);
   Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
   if (lp.may_defer_input_factor) return true;
+  if (!lp.x) throw EngineError("internal: the epsilon rule needs the inputs unless the caller applies them");
   const int64_t kp = lp.k * lp.p;
   for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
   return false;
