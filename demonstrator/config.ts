@@ -18,6 +18,7 @@ import * as path from 'path';
 import { CaffeLrpError } from '../lib/errors';
 import { FORMULA_TYPES, RULE_NAMES, NEEDS_AUX } from '../lib/relevance/options';
 import { COLORMAP_NAMES, ColormapName } from './colormaps';
+import { readInputFileSync } from '../lib/io/read-file';
 
 export type MeanMode = 0 | 1 | 2;
 
@@ -205,12 +206,7 @@ export function parseConfig(text: string, opts: ConfigOptions = {}): ParsedConfi
  * does at start-up), naming the key and line of a missing one.
  */
 export function readConfig(file: string, opts: { cwd?: string } = {}): ParsedConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read the config file: ${(e as Error).message}`, { file });
-  }
+  const text = readInputFileSync(file, 'the config file').toString('utf8');
   const parsed = parseConfig(text, { file, cwd: opts.cwd });
   checkConfigFiles(parsed.config);
   return parsed;

@@ -3,10 +3,10 @@
  * Parsing itself is lib/caffe/mean.ts; this module decides the channel order and the
  * row/column lookup, including the original's quirks that `caffe_lrp_compat 1` restores.
  */
-import * as fs from 'fs';
 import { CaffeLrpError } from '../lib/errors';
 import { MeanImage, parseMean } from '../lib/caffe/mean';
 import type { MeanMode } from './config';
+import { readInputFileSync } from '../lib/io/read-file';
 
 export interface DemoMean {
   image: MeanImage;
@@ -20,12 +20,7 @@ export interface DemoMean {
  * (text → 0, else 1), so a config may leave `use_mean_file_asbinaryprotoblob` out.
  */
 export function loadDemoMean(file: string, mode?: MeanMode): DemoMean {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read the mean file: ${(e as Error).message}`, { file });
-  }
+  const buf = readInputFileSync(file, 'the mean file');
   const format = mode === undefined ? undefined : mode === 0 ? 'text' : 'binaryproto';
   const image = parseMean(buf, file, format);
   const resolved: MeanMode = mode ?? (looksBinary(buf) ? 1 : 0);

@@ -15,6 +15,7 @@ import { buildNetSpec } from './netspec';
 import { MeanFormat, MeanImage, parseMean } from './mean';
 import { parseLabels } from './labels';
 import { PrototxtOptions, writeCaffemodel, writePrototxt } from './writer';
+import { readInputFile, readInputFileSync } from '../io/read-file';
 
 export * from './netspec-types';
 export { CaffeLrpError } from '../errors';
@@ -48,26 +49,12 @@ export interface LoadNetSpecOptions {
 const nameOf = (src: FileSource, given: string | undefined, dflt: string): string =>
   typeof src === 'string' ? src : given ?? dflt;
 
-function ioError(file: string, e: unknown): CaffeLrpError {
-  return new CaffeLrpError('IO', `cannot read file: ${(e as Error).message}`, { file });
-}
-
 async function readSource(src: FileSource, file: string): Promise<Buffer> {
-  if (typeof src !== 'string') return src;
-  try {
-    return await fs.promises.readFile(src);
-  } catch (e) {
-    throw ioError(file, e);
-  }
+  return typeof src === 'string' ? readInputFile(file, 'file') : src;
 }
 
 function readSourceSync(src: FileSource, file: string): Buffer {
-  if (typeof src !== 'string') return src;
-  try {
-    return fs.readFileSync(src);
-  } catch (e) {
-    throw ioError(file, e);
-  }
+  return typeof src === 'string' ? readInputFileSync(file, 'file') : src;
 }
 
 /** Parses prototxt text into a NetParameter object (snake_case fields, source lines attached). */

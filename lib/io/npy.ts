@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import { CaffeLrpError } from '../errors';
+import { readInputFileSync } from './read-file';
 
 export type NpyArray =
   | Float32Array | Float64Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
@@ -90,13 +91,7 @@ export function parseNpy(buf: Buffer, file = '<buffer>'): Npy {
 }
 
 export function readNpy(file: string): Npy {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read: ${(e as Error).message}`, { file });
-  }
-  return parseNpy(buf, file);
+  return parseNpy(readInputFileSync(file), file);
 }
 
 export function encodeNpy(data: Float32Array | Float64Array | Uint8Array | Int32Array, shape: number[]): Buffer {

@@ -3,10 +3,10 @@
  * or deflated, with ZIP64 sizes as numpy writes them. Returns the arrays by name (without
  * the '.npy' suffix).
  */
-import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { CaffeLrpError } from '../errors';
 import { parseNpy, type Npy } from './npy';
+import { readInputFileSync } from './read-file';
 
 const EOCD = 0x06054b50, EOCD64 = 0x06064b50, EOCD64_LOCATOR = 0x07064b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
 
@@ -62,11 +62,5 @@ export function parseNpz(buf: Buffer, file = '<buffer>'): Map<string, Npy> {
 }
 
 export function readNpz(file: string): Map<string, Npy> {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read: ${(e as Error).message}`, { file });
-  }
-  return parseNpz(buf, file);
+  return parseNpz(readInputFileSync(file), file);
 }

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import { CaffeLrpError } from '../errors';
 import { formatPyFloat, parsePyFloat } from './pyfloat';
+import { readInputFile } from './read-file';
 
 export interface TextMatrix {
   /** [rows, columns] */
@@ -44,13 +45,7 @@ export function parseTextMatrix(text: string, file = '<text>'): TextMatrix {
 }
 
 export async function readTextMatrix(file: string): Promise<TextMatrix> {
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'latin1');
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read: ${(e as Error).message}`, { file });
-  }
-  return parseTextMatrix(text, file);
+  return parseTextMatrix((await readInputFile(file)).toString('latin1'), file);
 }
 
 /** One row per line, shortest round-trip numbers (float32 arrays: float32-shortest). */

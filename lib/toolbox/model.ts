@@ -21,6 +21,7 @@
 import * as fs from 'fs';
 import { CaffeLrpError } from '../errors';
 import { formatPyFloat, parsePyFloat } from '../io/pyfloat';
+import { readInputFile, readInputFileSync } from '../io/read-file';
 
 /** Float64Array: values as read from text; Float32Array: values from the engine (written float32-shortest). */
 export type ToolboxValues = Float64Array | Float32Array;
@@ -167,23 +168,11 @@ export function parseToolboxModel(text: string, file = '<text>'): ToolboxModel {
 
 /** Reads a model file. */
 export async function readToolboxModel(file: string): Promise<ToolboxModel> {
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'latin1');
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read: ${(e as Error).message}`, { file });
-  }
-  return parseToolboxModel(text, file);
+  return parseToolboxModel((await readInputFile(file)).toString('latin1'), file);
 }
 
 export function readToolboxModelSync(file: string): ToolboxModel {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'latin1');
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read: ${(e as Error).message}`, { file });
-  }
-  return parseToolboxModel(text, file);
+  return parseToolboxModel(readInputFileSync(file).toString('latin1'), file);
 }
 
 function formatValues(v: ToolboxValues): string {
