@@ -79,7 +79,8 @@ export class Net {
   private activeImages = 0;
   private forwardDone = false;
   private lastScores: Float32Array[] = [];
-  private layerCache: LayerInfo[] | undefined;
+  /** The engine's layer list at the current batch size (reset by reshape). */
+  private layerCache: NativeLayerInfo[] | undefined;
   /** Name of the blob whose values are the scores (Caffe's first net output). */
   readonly scoresBlob: string;
 
@@ -133,10 +134,14 @@ export class Net {
 
   /** The layers in Caffe's internal order (after automatic Split insertion): the indices lastlayerindex etc. refer to. */
   get layers(): LayerInfo[] {
-    if (!this.layerCache)
-      this.layerCache = this.live.layers().map((l: NativeLayerInfo) => ({
-        index: l.index, name: l.name, type: l.type, bottoms: l.bottoms, tops: l.tops, outputShapes: l.topShapes,
-      }));
+    return this.nativeLayers().map((l) => ({
+      index: l.index, name: l.name, type: l.type, bottoms: l.bottoms, tops: l.tops, outputShapes: l.topShapes,
+    }));
+  }
+
+  private nativeLayers(): NativeLayerInfo[] {
+    const live = this.live; // a disposed net throws, even with a cached list
+    if (!this.layerCache) this.layerCache = live.layers();
     return this.layerCache;
   }
 
@@ -263,7 +268,7 @@ export class Net {
     return this.enqueue(async () => {
       if (!Array.isArray(seeds)) throw new CaffeLrpError('OPTION', 'seeds must be an array with one vector per image');
       const o = resolveOptions(options);
-      const layers = this.live.layers();
+      const layers = this.nativeLayers();
       const start = layers[resolveStartLayer(layers, o.lastlayerindex, o.semantics)];
       const perImage = start.topShapes[0].slice(1).reduce((a, b) => a * b, 1);
       const classes: number[][] = [];
@@ -289,7 +294,7 @@ export class Net {
     if (!this.forwardDone) throw new CaffeLrpError('STATE', 'no forward pass: call forward() (or use explain()) before a relevance pass');
     if (!Array.isArray(classes) || classes.length !== expectedImages)
       throw new CaffeLrpError('OPTION', `expected one class list for each of the ${expectedImages} image(s) of the last forward pass, got ${Array.isArray(classes) ? classes.length : typeof classes}`);
-    const layers = this.live.layers();
+    const layers = this.nativeLayers();
     const start = resolveStartLayer(layers, o.lastlayerindex, o.semantics);
     if (o.firstlayerindex > start)
       throw new CaffeLrpError('OPTION', `option 'firstlayerindex': ${o.firstlayerindex} is above the start layer ${start} ('${layers[start].name}')`);
