@@ -14,12 +14,6 @@
 namespace caffe_lrp {
 namespace {
 
-size_t IndexOf(const std::vector<std::unique_ptr<Blob>>& storage, const Blob* b) {
-  for (size_t i = 0; i < storage.size(); ++i)
-    if (storage[i].get() == b) return i;
-  throw EngineError("internal: unknown blob");
-}
-
 double SumOf(const float* v, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += v[i];
@@ -94,10 +88,9 @@ Net::Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layer
     bottoms_.push_back(bottoms);
     tops_.push_back(tops);
   }
-  consumer_.assign(blob_storage_.size(), -1);
   for (size_t i = 0; i < layers_.size(); ++i)
     for (Blob* b : bottoms_[i]) {
-      int& c = consumer_[IndexOf(blob_storage_, b)];
+      int& c = consumer_.emplace(b, -1).first->second;
       if (c >= 0)
         throw EngineError(layers[i].Where() + ": blob '" + b->name() + "' is also consumed by layer '" + layers[c].name +
                           "'; a blob feeding several layers needs a Split layer (loadNetSpec inserts them)");
@@ -110,7 +103,7 @@ Net::Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layer
 std::vector<Blob*> Net::outputs() const {
   std::vector<Blob*> out;
   for (size_t i = inputs_.size(); i < blob_storage_.size(); ++i)
-    if (consumer_[i] < 0) out.push_back(blob_storage_[i].get());
+    if (ConsumerOf(blob_storage_[i].get()) < 0) out.push_back(blob_storage_[i].get());
   return out;
 }
 
@@ -175,12 +168,17 @@ void Net::Forward() {
   forward_done_ = true;
 }
 
+int Net::ConsumerOf(const Blob* b) const {
+  auto it = consumer_.find(b);
+  return it == consumer_.end() ? -1 : it->second;
+}
+
 void Net::ZeroUnreachedDiffs(const BackwardRequest& r) {
   // A top whose consumer is not visited receives no relevance from above: make it zero
   // instead of whatever an earlier call left there.
   for (int i = r.end; i <= r.start; ++i)
     for (Blob* t : tops_[i]) {
-      const int c = consumer_[IndexOf(blob_storage_, t)];
+      const int c = ConsumerOf(t);
       if (i == r.start || c < 0 || c > r.start) t->ZeroDiff();
     }
 }

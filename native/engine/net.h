@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/blob.h"
@@ -73,12 +74,14 @@ class Net {
   void ReshapeTo(int64_t batch);
   void Seed(const BackwardRequest& request);
   void ZeroUnreachedDiffs(const BackwardRequest& request);
+  int ConsumerOf(const Blob* b) const;  // -1: no consumer
 
   std::vector<std::unique_ptr<Blob>> blob_storage_;
   std::vector<Blob*> inputs_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Blobs> bottoms_, tops_;
-  std::vector<int> consumer_;  // per blob (index in blob_storage_): consuming layer, -1 if none
+  // The layer consuming each blob (blobs nobody consumes are absent: the net's outputs).
+  std::unordered_map<const Blob*, int> consumer_;
   std::vector<std::pair<std::string, Blob*>> latest_;  // name -> latest version
   int64_t batch_ = 0;
   bool forward_done_ = false;
