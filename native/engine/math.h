@@ -30,6 +30,8 @@ void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image);
 // src: N x C x P (Caffe blob)  <->  dst: C x (N*P) (one row per channel, images side by side).
 void BatchToChannelMajor(const float* src, int64_t n, int64_t c, int64_t p, float* dst);
 void ChannelMajorToBatch(const float* src, int64_t n, int64_t c, int64_t p, float* dst);
+// Row j of the rows x cols matrix `out` becomes values[j] everywhere.
+void FillRows(const float* values, int64_t rows, int64_t cols, float* out);
 // Out-of-place transpose of a rows x cols row-major matrix.
 void Transpose(const float* src, int64_t rows, int64_t cols, float* dst);
 

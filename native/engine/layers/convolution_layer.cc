@@ -85,13 +85,11 @@ void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&
     const int64_t count = std::min(block, n - first), cp = count * p;
     const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
     float* out = count == 1 ? top[0]->data() + first * num_output_ * p : ws.Get(1, static_cast<size_t>(num_output_ * cp));
+    // The output starts as the bias and the products add onto it (beta 1): OpenBLAS would
+    // otherwise make a pass to clear it and we another to add the bias.
+    if (b) FillRows(b, num_output_, cp, out);
     for (int g = 0; g < group_; ++g)
-      Gemm(false, false, mg, cp, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * cp, cp, 0.0f, out + g * mg * cp, cp);
-    if (b)
-      for (int64_t j = 0; j < num_output_; ++j) {
-        float* row = out + j * cp;
-        for (int64_t q = 0; q < cp; ++q) row[q] += b[j];
-      }
+      Gemm(false, false, mg, cp, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * cp, cp, b ? 1.0f : 0.0f, out + g * mg * cp, cp);
     if (count > 1) ChannelMajorToBatch(out, count, num_output_, p, top[0]->data() + first * num_output_ * p);
   }
 }
