@@ -203,3 +203,43 @@ test('alpha-beta with mixed-sign inputs stays exact where the negative sums are 
   }
   await net.dispose();
 });
+
+test('alpha-beta with mixed-sign inputs matches a direct float64 computation, also where a sum is tiny', async () => {
+  // Mixed-sign inputs take the engine's |W| |x| identities; rows 0 and 1 are built so that
+  // their positive (row 0) or negative (row 1) sums are tiny next to |W| |x|, where those
+  // identities would lose all accuracy, and the engine must fall back to exact sums.
+  const K = 40, M = 30;
+  const x = Float32Array.from(rand(K, 71, 1), (v) => -Math.abs(v) - 0.1);
+  x[0] = 1e-5;
+  x[1] = 2.5; // one clearly positive input too
+  const w = rand(M * K, 72, 0.5);
+  for (let i = 0; i < K; ++i) {
+    w[i] = i === 1 ? 0 : 0.2 + 0.01 * (i % 7);      // row 0: (x w)+ only from the tiny x[0]
+    w[K + i] = i === 1 ? 0 : -0.2 - 0.01 * (i % 5); // row 1: (x w)- only from the tiny x[0]
+  }
+  const bias = rand(M, 73, 0.1);
+  bias[0] = 0; bias[1] = 0;
+  const spec = {
+    name: 'mixed-sign', inputs: [{ name: 'data', shape: [1, K] }],
+    layers: [{ name: 'fc', type: 'InnerProduct', bottoms: ['data'], tops: ['fc'], params: { numOutput: M, biasTerm: true, axis: 1, transpose: false },
+      blobs: [{ shape: [M, K], data: w }, { shape: [M], data: bias }] }],
+  };
+  const seed = rand(M, 74, 1);
+  const net = new Net(spec);
+  await net.forward(x);
+  for (const beta of [0, 1]) {
+    const [h] = await net.backwardRelevanceSeeded([seed], { relpropformulatype: 2, alphabeta_beta: beta, lastlayerindex: 0 });
+    const ref = new Float64Array(K);
+    for (let j = 0; j < M; ++j) {
+      let zp = Math.max(bias[j], 0), zn = Math.min(bias[j], 0);
+      for (let i = 0; i < K; ++i) { const v = x[i] * w[j * K + i]; if (v > 0) zp += v; else zn += v; }
+      for (let i = 0; i < K; ++i) {
+        const v = x[i] * w[j * K + i];
+        if (v > 0 && zp > 0) ref[i] += ((1 + beta) * v * seed[j]) / zp;
+        if (v < 0 && zn < 0) ref[i] -= (beta * v * seed[j]) / zn;
+      }
+    }
+    expectClose(h.data, ref, 1e-5);
+  }
+  await net.dispose();
+});

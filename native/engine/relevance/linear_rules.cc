@@ -71,8 +71,8 @@ void Flat(const LinearProblem& lp) {
 // Alpha-beta with the bias in the denominators only (biastreatmenttype 0):
 //   Z+ = sum_i (x_i w_ij)+ + b_j+,  Z- = sum_i (x_i w_ij)- + b_j-
 //   R_i = sum_j [alpha (x_i w_ij)+ R_j / Z+ - beta (x_i w_ij)- R_j / Z-]
-// computed with W+ / W- products only (no K x M x P contribution tensor). For x >= 0,
-// (x w)+ = x w+ and (x w)- = x w-; for x < 0 the roles of W+ and W- swap. Quotients are
+// computed with matrix products only (no K x M x P contribution tensor): for x >= 0,
+// (x w)+ = x w+ and (x w)- = x w- (inputs of mixed sign: MixedSignAlphaBeta). Quotients are
 // 0 unless Z+ > 0 / Z- < 0 (the original leaves R undivided there, where every
 // numerator is 0 anyway). The toolbox's stabilisers add 1e-16 to Z+ and -2e-16 to Z-
 // (its Z- = Y - Z+ - 1e-16); Z- is summed from the negative parts rather than taken as a
@@ -100,14 +100,136 @@ void NegativeSumsFromForward(const LinearProblem& lp, const float* zpos, float* 
   }
 }
 
+// The scaled quotients of alpha-beta: S+ = alpha R / (Z+ + tiny) where Z+ (with b+) > 0,
+// S- = -beta R / (Z- - 2 tiny) where Z- (with b-) < 0, else 0 (every numerator of that
+// sign is 0 there). Selects instead of branches so that loops over them vectorise.
+inline float PositiveQuotient(float zp, float r, float alpha, float tiny) {
+  const bool ok = zp > 0;
+  const float quotient = alpha * r / (ok ? zp + tiny : 1.0f);
+  return ok ? quotient : 0.0f;
+}
+inline float NegativeQuotient(float zn, float r, float beta, float tiny) {
+  const bool ok = zn < 0;
+  const float quotient = -beta * r / (ok ? zn - 2 * tiny : -1.0f);
+  return ok ? quotient : 0.0f;
+}
+
+// Turns the sums s = [Z+; Z-] (2m x p, without the bias) into [S+; S-], in place.
+void AlphaBetaQuotients(const LayerRule& rule, const LinearProblem& lp, bool with_beta, float* s) {
+  const int64_t m = lp.m, p = lp.p, mp = m * p;
+  const float beta = rule.beta, alpha = rule.Alpha(), tiny = rule.Tiny();
+  for (int64_t j = 0; j < m; ++j) {
+    const float bp = lp.bias ? std::max(lp.bias[j], 0.0f) : 0.0f;
+    const float bn = lp.bias ? std::min(lp.bias[j], 0.0f) : 0.0f;
+    float* sp = s + j * p;
+    const float* r = lp.r + j * p;
+    for (int64_t q = 0; q < p; ++q) sp[q] = PositiveQuotient(sp[q] + bp, r[q], alpha, tiny);
+    if (!with_beta) continue;
+    float* sn = s + mp + j * p;
+    for (int64_t q = 0; q < p; ++q) sn[q] = NegativeQuotient(sn[q] + bn, r[q], beta, tiny);
+  }
+}
+
+// Alpha-beta for inputs of mixed sign (typically the first layer, on mean-subtracted
+// pixels). With |W| = W+ - W- and |x| = x+ - x-, every contribution c = x w has
+// c+ = (c + |c|) / 2 and c- = (c - |c|) / 2, so with A = |W| |x| and W x = z - b:
+//   Z+ = (W x + A) / 2,   Z- = (W x - A) / 2,
+// and the relevance of input i, x_i (W+^T S+ + W-^T S-)_i for x_i >= 0 and
+// x_i (W-^T S+ + W+^T S-)_i for x_i < 0, is
+//   R_i = (x_i (W^T (S+ + S-))_i + |x_i| (|W|^T (S+ - S-))_i) / 2.
+// That is three products where splitting x and W needs six. The identities lose
+// accuracy where a sum is small next to A (its rounding error, about 1e-7 A, is then
+// large next to it, and the quotient amplifies the backward products' rounding by
+// A / |Z|): such entries (|Z + b| < A / 32, rare) get their sums recomputed exactly and
+// their relevance distributed contribution by contribution instead.
+struct IllConditioned {
+  int64_t j, q;
+  float sp, sn;
+};
+
+void MixedSignAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool with_beta, Workspace& ws) {
+  const int64_t m = lp.m, k = lp.k, p = lp.p, mk = m * k, mp = m * p, kp = k * p;
+  const float beta = with_beta ? rule.beta : 0.0f, alpha = rule.Alpha(), tiny = rule.Tiny();
+  constexpr float kConditioning = 1.0f / 32;
+  float* abs_buffer = ws.Get(kSlotA, mk + 2 * kp);
+  float* w_abs = abs_buffer;
+  float* x_abs = abs_buffer + mk;
+  float* d = abs_buffer + mk + kp;
+  for (int64_t i = 0; i < mk; ++i) w_abs[i] = std::fabs(lp.w[i]);
+  for (int64_t i = 0; i < kp; ++i) x_abs[i] = std::fabs(lp.x[i]);
+  // sums: A = |W| |x|, and W x when the layer could not hand us z.
+  float* sums = ws.Get(kSlotB, 2 * mp);
+  float* a_all = sums;
+  Gemm(false, false, m, p, k, 1.0f, w_abs, k, x_abs, p, 0.0f, a_all, p);
+  const float* zb = lp.z_bias ? lp.z_bias : lp.bias;
+  if (!lp.z) Gemm(false, false, m, p, k, 1.0f, lp.w, k, lp.x, p, 0.0f, sums + mp, p);
+  // The conditioning test, on the sums from the identities.
+  auto ill_conditioned = [&](float a, float zp, float zn, float bp, float bn) {
+    return (std::fabs(zp + bp) < kConditioning * a) | (with_beta & (std::fabs(zn + bn) < kConditioning * a));
+  };
+  // uv = [S+ + S-; S+ - S-]. One vectorisable pass per row; a row with ill-conditioned
+  // entries gets a second pass that recomputes those exactly and takes them out of uv.
+  float* uv = ws.Get(kSlotC, 2 * mp);
+  std::vector<IllConditioned> ill;
+  for (int64_t j = 0; j < m; ++j) {
+    const float bp = lp.bias ? std::max(lp.bias[j], 0.0f) : 0.0f;
+    const float bn = lp.bias ? std::min(lp.bias[j], 0.0f) : 0.0f;
+    const float b = zb ? zb[j] : 0.0f;
+    const float* a_row = a_all + j * p;
+    const float* wx_row = lp.z ? lp.z + j * p : sums + mp + j * p;
+    const float wx_offset = lp.z ? b : 0.0f;
+    const float* r = lp.r + j * p;
+    float* u = uv + j * p;
+    float* v = uv + mp + j * p;
+    int64_t ill_in_row = 0;
+    for (int64_t q = 0; q < p; ++q) {
+      const float a = a_row[q], wx = wx_row[q] - wx_offset;
+      const float zp = a == 0.0f ? 0.0f : 0.5f * (wx + a);  // a == 0: every contribution is 0
+      const float zn = a == 0.0f ? 0.0f : wx - zp;
+      ill_in_row += ill_conditioned(a, zp, zn, bp, bn);
+      const float sp = PositiveQuotient(zp + bp, r[q], alpha, tiny);
+      const float sn = with_beta ? NegativeQuotient(zn + bn, r[q], beta, tiny) : 0.0f;
+      u[q] = sp + sn;
+      v[q] = sp - sn;
+    }
+    if (ill_in_row == 0) continue;
+    const float* w = lp.w + j * k;
+    for (int64_t q = 0; q < p; ++q) {
+      const float a = a_row[q], wx = wx_row[q] - wx_offset;
+      const float zp_approx = a == 0.0f ? 0.0f : 0.5f * (wx + a);
+      if (!ill_conditioned(a, zp_approx, a == 0.0f ? 0.0f : wx - zp_approx, bp, bn)) continue;
+      double zp = 0, zn = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const double c = static_cast<double>(w[i]) * lp.x[i * p + q];
+        (c > 0 ? zp : zn) += c;
+      }
+      const float sp = PositiveQuotient(static_cast<float>(zp) + bp, r[q], alpha, tiny);
+      const float sn = with_beta ? NegativeQuotient(static_cast<float>(zn) + bn, r[q], beta, tiny) : 0.0f;
+      ill.push_back({j, q, sp, sn});
+      u[q] = v[q] = 0.0f;
+    }
+  }
+  Gemm(true, false, k, p, m, 1.0f, lp.w, k, uv, p, 0.0f, lp.rx, p);
+  Gemm(true, false, k, p, m, 1.0f, w_abs, k, uv + mp, p, 0.0f, d, p);
+  for (int64_t i = 0; i < kp; ++i) lp.rx[i] = 0.5f * (lp.x[i] * lp.rx[i] + x_abs[i] * d[i]);
+  // The ill-conditioned entries, contribution by contribution.
+  for (const IllConditioned& c : ill) {
+    const float* w = lp.w + c.j * k;
+    for (int64_t i = 0; i < k; ++i) {
+      const float contribution = lp.x[i * p + c.q] * w[i];
+      lp.rx[i * p + c.q] += contribution > 0 ? contribution * c.sp : contribution < 0 ? contribution * c.sn : 0.0f;
+    }
+  }
+}
+
 bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t m = lp.m, k = lp.k, p = lp.p, mk = m * k, mp = m * p, kp = k * p;
-  const float beta = rule.beta;
-  const float alpha = rule.Alpha();
-  const float tiny = rule.Tiny();
-  const bool with_beta = beta != 0.0f;
-  const bool mixed_sign = std::any_of(lp.x, lp.x + kp, [](float v) { return v < 0; });
-
+  const bool with_beta = rule.beta != 0.0f;
+  if (std::any_of(lp.x, lp.x + kp, [](float v) { return v < 0; })) {
+    MixedSignAlphaBeta(rule, lp, with_beta, ws);
+    return false;
+  }
+  // Non-negative inputs: (x w)+ = x w+ and (x w)- = x w-.
   const float* wp = lp.w_pos;
   const float* wn = lp.w_neg;
   if (!wp || !wn) {
@@ -121,67 +243,19 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   }
   // s = [Z+; Z-] (2m x p), later overwritten by the scaled quotients.
   float* s = ws.Get(kSlotB, 2 * mp);
-  const float* xp = lp.x;
-  const float* xn = nullptr;
-  if (mixed_sign) {
-    float* xs = ws.Get(kSlotC, 2 * kp);
-    for (int64_t i = 0; i < kp; ++i) {
-      xs[i] = std::max(lp.x[i], 0.0f);
-      xs[kp + i] = std::min(lp.x[i], 0.0f);
-    }
-    xp = xs;
-    xn = xs + kp;
-  }
-  Gemm(false, false, m, p, k, 1.0f, wp, k, xp, p, 0.0f, s, p);                 // Z+ = W+ x+
-  if (xn) Gemm(false, false, m, p, k, 1.0f, wn, k, xn, p, 1.0f, s, p);         //    + W- x-
+  Gemm(false, false, m, p, k, 1.0f, wp, k, lp.x, p, 0.0f, s, p);  // Z+ = W+ x
   if (with_beta) {
-    if (lp.z) {
+    if (lp.z)
       NegativeSumsFromForward(lp, s, s + mp);
-    } else {
-      Gemm(false, false, m, p, k, 1.0f, wn, k, xp, p, 0.0f, s + mp, p);          // Z- = W- x+
-      if (xn) Gemm(false, false, m, p, k, 1.0f, wp, k, xn, p, 1.0f, s + mp, p);  //    + W+ x-
-    }
+    else
+      Gemm(false, false, m, p, k, 1.0f, wn, k, lp.x, p, 0.0f, s + mp, p);  // Z- = W- x
   }
-  for (int64_t j = 0; j < m; ++j) {
-    const float bp = lp.bias ? std::max(lp.bias[j], 0.0f) : 0.0f;
-    const float bn = lp.bias ? std::min(lp.bias[j], 0.0f) : 0.0f;
-    // Selects instead of branches so the loops vectorise; a denominator that is not
-    // strictly positive (negative) gives 0.
-    float* sp = s + j * p;
-    const float* r = lp.r + j * p;
-    for (int64_t q = 0; q < p; ++q) {
-      const float zp = sp[q] + bp;
-      const bool ok = zp > 0;
-      const float quotient = alpha * r[q] / (ok ? zp + tiny : 1.0f);
-      sp[q] = ok ? quotient : 0.0f;
-    }
-    if (with_beta) {
-      float* sn = s + mp + j * p;
-      for (int64_t q = 0; q < p; ++q) {
-        const float zn = sn[q] + bn;
-        const bool ok = zn < 0;
-        const float quotient = -beta * r[q] / (ok ? zn - 2 * tiny : -1.0f);
-        sn[q] = ok ? quotient : 0.0f;
-      }
-    }
-  }
-  // Positive inputs: W+^T S+ + W-^T S-.
+  AlphaBetaQuotients(rule, lp, with_beta, s);
+  // R = x (W+^T S+ + W-^T S-).
   Gemm(true, false, k, p, m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
   if (with_beta) Gemm(true, false, k, p, m, 1.0f, wn, k, s + mp, p, 1.0f, lp.rx, p);
-  if (!mixed_sign) {
-    if (lp.may_defer_input_factor) return true;
-    for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
-    return false;
-  }
-  // Negative inputs: W-^T S+ + W+^T S- (x_n no longer needed: reuse its buffer).
-  float* g = ws.Get(kSlotC, 2 * kp) + kp;
-  Gemm(true, false, k, p, m, 1.0f, wn, k, s, p, 0.0f, g, p);
-  if (with_beta) Gemm(true, false, k, p, m, 1.0f, wp, k, s + mp, p, 1.0f, g, p);
-  for (int64_t i = 0; i < kp; ++i) {
-    const float x = lp.x[i];
-    const float pos = x >= 0 ? 1.0f : 0.0f;  // mask arithmetic instead of a branch: vectorises
-    lp.rx[i] = x * (pos * lp.rx[i] + (1.0f - pos) * g[i]);
-  }
+  if (lp.may_defer_input_factor) return true;
+  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
   return false;
 }
 
