@@ -1,7 +1,9 @@
 #include "text_writer.h"
 
-#include <charconv>
+#include "float_format.h"
+
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,22 +19,23 @@ class FormatRawhmWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    out_.reserve(data_.size() * 11 + 32);
-    out_ += std::to_string(channels_) + "\n" + std::to_string(height_) + " " + std::to_string(width_) + "\n";
-    char buf[48];
-    size_t i = 0;
+    const std::string header = std::to_string(channels_) + "\n" + std::to_string(height_) + " " + std::to_string(width_) + "\n";
+    // Every number takes at most kFloatTextMax bytes and its space, every row its newline.
+    out_.resize(header.size() + data_.size() * (kFloatTextMax + 1) + static_cast<size_t>(channels_ * height_));
+    char* p = out_.data();
+    std::memcpy(p, header.data(), header.size());
+    p += header.size();
+    const float* v = data_.data();
     for (int64_t row = 0; row < channels_ * height_; ++row) {
-      for (int64_t x = 0; x < width_; ++x, ++i) {
+      for (int64_t x = 0; x < width_; ++x) {
         // As `std::cout << v << " "`: the value promoted to double, printf's %g with
-        // precision 6. std::to_chars(general, 6) is specified as that %g (exact decimal
-        // rounding included) and is several times faster than snprintf.
-        const double v = static_cast<double>(data_[i]);
-        const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf - 1, v, std::chars_format::general, 6);
-        *r.ptr = ' ';
-        out_.append(buf, static_cast<size_t>(r.ptr + 1 - buf));
+        // precision 6.
+        p = FormatFloatG6(*v++, p);
+        *p++ = ' ';
       }
-      out_ += '\n';
+      *p++ = '\n';
     }
+    out_.resize(static_cast<size_t>(p - out_.data()));
   }
   void OnOK() override { deferred_.Resolve(Napi::Buffer<char>::Copy(Env(), out_.data(), out_.size())); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }

@@ -32,6 +32,44 @@ test('special values and random floats format identically', async () => {
   expect(native.split('\n')[2].split(' ').slice(0, 3)).toEqual(['0', '-0', '1e-05']);
 });
 
+test('adversarial floats format identically: every exponent, denormals, exact and near rounding ties', async () => {
+  // The native formatter decides most numbers from a double product and defers only the
+  // undecidable ones to an exact path: values near and at ties must still match.
+  const values: number[] = [];
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+  const bits = new Uint32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  for (let i = 0; i < 200000; ++i) {
+    bits[0] = next(); // any bit pattern: all exponents, denormals, NaNs with payloads
+    values.push(asFloat[0]);
+  }
+  for (let i = 0; i < 100000; ++i) {
+    // nearest floats to d.dddddd5e+-E: just above or below a tie at the 7th digit
+    const digits = 1000000 + (next() % 9000000);
+    const e = (next() % 80) - 45;
+    values.push(Math.fround(Number(`${digits}5e${e - 7}`)) * (next() & 1 ? 1 : -1));
+  }
+  for (let i = 0; i < 20000; ++i) {
+    // exact ties: a 7-digit integer ending in 5 is a float; halving keeps it exact
+    const n = (100000 + (next() % 900000)) * 10 + 5;
+    values.push(n / 2 ** (next() % 4), n * 2 ** (next() % 3));
+  }
+  for (const base of [999999.5, 999999.4, 9.999995, 9.999994, 0.0001, 0.000099999995, 1e-5, 99999.95, 100000, 999999, 1e6]) {
+    for (let k = -40; k <= 38; ++k) values.push(Math.fround(base * 10 ** k));
+  }
+  const w = 1000;
+  const h = Math.ceil(values.length / w);
+  const data = new Float32Array(w * h);
+  data.set(values);
+  const [native, ts] = await both(data, 1, h, w);
+  if (native !== ts) {
+    const a = native.split(/\s+/), b = ts.split(/\s+/);
+    const k = a.findIndex((t, i) => t !== b[i]);
+    throw new Error(`first difference at token ${k}: native ${a[k]} vs specification ${b[k]}`);
+  }
+});
+
 test('bad arguments are rejected', () => {
   expect(() => loadNative().formatRawhm(new Float32Array(5), 1, 2, 2)).toThrow(/does not match/);
   expect(() => loadNative().formatRawhm([1, 2] as never, 1, 1, 2)).toThrow(/Float32Array/);
