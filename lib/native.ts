@@ -71,7 +71,7 @@ export interface NativeNetInstance {
 }
 
 export interface NativeModule {
-  NativeNet: new (spec: NetSpec) => NativeNetInstance;
+  NativeNet: new (spec: NetSpec, options?: { borrowWeights?: boolean }) => NativeNetInstance;
   supportedLayerTypes: string;
   sgemmGflops(size?: number, repeats?: number): number;
   /** The `_rawhm.txt` text of a C x H x W map, formatted by the C library's %g off the main thread. */

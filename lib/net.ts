@@ -73,6 +73,9 @@ export interface LoadOptions {
   scoresBlob?: string;
 }
 
+/** Specs built by Net.load, whose weight arrays only the engine will hold. */
+const specsToBorrow = new WeakSet<NetSpec>();
+
 export class Net {
   private native: NativeNetInstance | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -98,6 +101,8 @@ export class Net {
     if (options.prototxt === undefined || options.caffemodel === undefined)
       throw new CaffeLrpError('OPTION', "Net.load: 'prototxt' and 'caffemodel' are required");
     const spec = await loadNetSpec({ prototxt: options.prototxt, caffemodel: options.caffemodel, inputShape: options.inputShape });
+    // Nobody else holds these weight arrays: the engine may read them in place.
+    specsToBorrow.add(spec);
     const net = new Net(spec, { scoresBlob: options.scoresBlob });
     if (options.batchSize !== undefined) await net.reshape(options.batchSize);
     if (options.mean !== undefined) net.mean = await loadMean(options.mean, { format: options.meanFormat });
@@ -105,18 +110,22 @@ export class Net {
     return net;
   }
 
-  /** Builds a net from a NetSpec. Weights are copied once into native memory. */
   /**
-   * The net's structure (layers, params, inputs). Its weights live in native memory only:
-   * the learned blobs are left out here, so the caller's copy can be garbage-collected.
+   * The net's structure (layers, params, inputs). The learned blobs are left out here: the
+   * engine holds the weights.
    */
   readonly spec: NetSpec;
 
+  /**
+   * Builds a net from a NetSpec. The weights are copied into native memory, so the caller's
+   * arrays may change or be collected afterwards. (Net.load's own arrays, which nobody else
+   * holds, are read in place instead: no second copy of a large model.)
+   */
   constructor(spec: NetSpec, options: { scoresBlob?: string } = {}) {
     const { NativeNet } = loadNative();
     this.spec = { ...spec, layers: spec.layers.map((l) => ({ ...l, blobs: [] })) };
     try {
-      this.native = new NativeNet(spec);
+      this.native = new NativeNet(spec, { borrowWeights: specsToBorrow.delete(spec) });
     } catch (e) {
       throw new CaffeLrpError('SHAPE', (e as Error).message, { file: spec.source });
     }

@@ -166,11 +166,12 @@ Napi::Function NativeNet::Define(Napi::Env env) {
 
 NativeNet::NativeNet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeNet>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "NativeNet(spec): spec must be an object");
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "NativeNet(spec[, {borrowWeights}]): spec must be an object");
+  const bool borrow = info.Length() > 1 && info[1].IsObject() && info[1].As<Napi::Object>().Get("borrowWeights").ToBoolean().Value();
   Guard(env, [&] {
     std::vector<InputDef> inputs;
     std::vector<LayerDef> layers;
-    ReadNetSpec(info[0].As<Napi::Object>(), &inputs, &layers);
+    ReadNetSpec(info[0].As<Napi::Object>(), &inputs, &layers, borrow ? &borrowed_ : nullptr);
     net_ = std::make_unique<Net>(inputs, layers);
     return 0;
   });
@@ -301,6 +302,7 @@ Napi::Value NativeNet::NonFiniteWeights(const Napi::CallbackInfo& info) { return
 Napi::Value NativeNet::Dispose(const Napi::CallbackInfo& info) {
   EnsureIdle(info.Env(), "dispose");
   net_.reset();
+  borrowed_.clear();  // the arrays may be collected now
   return info.Env().Undefined();
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "engine/net.h"
+#include "spec_reader.h"
 
 namespace caffe_lrp {
 
@@ -31,6 +32,8 @@ class NativeNet : public Napi::ObjectWrap<NativeNet> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   void EnsureIdle(Napi::Env env, const char* what);
 
+  // Declared before net_ so that the net, which reads these arrays, is destroyed first.
+  BorrowedArrays borrowed_;
   std::unique_ptr<Net> net_;
   bool busy_ = false;
 };

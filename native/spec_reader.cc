@@ -78,7 +78,11 @@ ParamValue ReadParam(const Napi::Value& v, bool* ok) {
   return p;
 }
 
-WeightBlob ReadWeight(const Napi::Value& v, const std::string& where) {
+// Arrays below this many values are copied even when borrowing is allowed: copying them
+// costs nothing, and small typed arrays may live on V8's heap before their first use here.
+constexpr size_t kBorrowMinValues = 4096;
+
+WeightBlob ReadWeight(const Napi::Value& v, const std::string& where, BorrowedArrays* borrowed) {
   if (!v.IsObject()) throw EngineError(where + " must be an object {shape, data}");
   Napi::Object o = v.As<Napi::Object>();
   WeightBlob w;
@@ -89,11 +93,16 @@ WeightBlob ReadWeight(const Napi::Value& v, const std::string& where) {
   Napi::Float32Array f = d.As<Napi::Float32Array>();
   if (static_cast<int64_t>(f.ElementLength()) != Count(w.shape))
     throw EngineError(where + ": " + std::to_string(f.ElementLength()) + " values for shape " + ShapeString(w.shape));
-  w.data.assign(f.Data(), f.Data() + f.ElementLength());
+  if (borrowed && f.ElementLength() >= kBorrowMinValues) {
+    borrowed->push_back(Napi::Persistent(f));
+    w.data = WeightData::Borrowed(f.Data(), f.ElementLength());
+  } else {
+    w.data = WeightData(std::vector<float>(f.Data(), f.Data() + f.ElementLength()));
+  }
   return w;
 }
 
-LayerDef ReadLayer(const Napi::Value& v, uint32_t index) {
+LayerDef ReadLayer(const Napi::Value& v, uint32_t index, BorrowedArrays* borrowed) {
   std::string where = "layer #" + std::to_string(index);
   if (!v.IsObject()) throw EngineError(where + " must be an object");
   Napi::Object o = v.As<Napi::Object>();
@@ -117,7 +126,7 @@ LayerDef ReadLayer(const Napi::Value& v, uint32_t index) {
     Napi::Value bv = o.Get("blobs");
     if (!bv.IsArray()) throw EngineError(where + ": 'blobs' must be an array");
     Napi::Array blobs = bv.As<Napi::Array>();
-    for (uint32_t i = 0; i < blobs.Length(); ++i) def.blobs.push_back(ReadWeight(blobs.Get(i), where + " blob " + std::to_string(i)));
+    for (uint32_t i = 0; i < blobs.Length(); ++i) def.blobs.push_back(ReadWeight(blobs.Get(i), where + " blob " + std::to_string(i), borrowed));
   }
   return def;
 }
@@ -172,7 +181,7 @@ LayerRule ReadRule(const Napi::Value& v, int index) {
 
 }  // namespace
 
-void ReadNetSpec(const Napi::Object& spec, std::vector<InputDef>* inputs, std::vector<LayerDef>* layers) {
+void ReadNetSpec(const Napi::Object& spec, std::vector<InputDef>* inputs, std::vector<LayerDef>* layers, BorrowedArrays* borrowed) {
   Napi::Value in = Field(spec, "inputs", "net spec");
   if (!in.IsArray()) throw EngineError("net spec: 'inputs' must be an array");
   Napi::Array ia = in.As<Napi::Array>();
@@ -188,7 +197,7 @@ void ReadNetSpec(const Napi::Object& spec, std::vector<InputDef>* inputs, std::v
   Napi::Value lv = Field(spec, "layers", "net spec");
   if (!lv.IsArray()) throw EngineError("net spec: 'layers' must be an array");
   Napi::Array la = lv.As<Napi::Array>();
-  for (uint32_t i = 0; i < la.Length(); ++i) layers->push_back(ReadLayer(la.Get(i), i));
+  for (uint32_t i = 0; i < la.Length(); ++i) layers->push_back(ReadLayer(la.Get(i), i, borrowed));
 }
 
 BackwardRequest ReadBackwardRequest(const Napi::Object& o, int num_layers) {

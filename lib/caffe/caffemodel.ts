@@ -42,8 +42,15 @@ const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 
 const TO_OBJECT = { enums: String, longs: Number, defaults: false } as const;
 
-/** Decodes a whole .caffemodel. Blobs of every layer come back as DecodedBlob. */
-export function decodeCaffemodel(buf: Uint8Array, file = '<caffemodel>'): NetParameterObject {
+/**
+ * Decodes a whole .caffemodel. Blobs of every layer come back as DecodedBlob.
+ * With `reuseBuffer` (only for a buffer nobody else holds, e.g. just read from a file), large
+ * float blobs become views into `buf` instead of copies: their bytes are moved in place to a
+ * 4-byte boundary, which overwrites the few tag bytes in front of them. No second copy of
+ * a model of hundreds of MB.
+ */
+export function decodeCaffemodel(buf: Uint8Array, file = '<caffemodel>', options: { reuseBuffer?: boolean } = {}): NetParameterObject {
+  const reuse = options.reuseBuffer === true;
   const r = new WireReader(buf, { file });
   const rest: Uint8Array[] = [];
   const layer: LayerObject[] = [];
@@ -53,8 +60,8 @@ export function decodeCaffemodel(buf: Uint8Array, file = '<caffemodel>'): NetPar
     const [field, wire] = r.tag();
     if ((field === NET_LAYER_V2 || field === NET_LAYERS_V1) && wire === WIRE_LENGTH) {
       const [s, e] = r.lengthDelimited();
-      if (field === NET_LAYER_V2) layer.push(decodeLayer(buf, s, e, 'V2', file, layer.length));
-      else layers.push(decodeLayer(buf, s, e, 'V1', file, layers.length) as V1LayerObject);
+      if (field === NET_LAYER_V2) layer.push(decodeLayer(buf, s, e, 'V2', file, layer.length, reuse));
+      else layers.push(decodeLayer(buf, s, e, 'V1', file, layers.length, reuse) as V1LayerObject);
     } else {
       r.skip(wire);
       rest.push(buf.subarray(fieldStart, r.pos));
@@ -68,7 +75,7 @@ export function decodeCaffemodel(buf: Uint8Array, file = '<caffemodel>'): NetPar
 
 /** Decodes a .binaryproto file: a single BlobProto at top level. */
 export function decodeBlobProtoFile(buf: Uint8Array, file = '<binaryproto>'): DecodedBlob {
-  return decodeBlob(buf, 0, buf.length, { file }, undefined);
+  return decodeBlob(buf, 0, buf.length, { file }, undefined, false);
 }
 
 function decodeLayer(
@@ -78,6 +85,7 @@ function decodeLayer(
   version: 'V1' | 'V2',
   file: string,
   index: number,
+  reuse: boolean,
 ): LayerObject {
   const blobField = version === 'V2' ? V2_BLOBS : V1_BLOBS;
   const nameField = version === 'V2' ? V2_NAME : V1_NAME;
@@ -111,14 +119,14 @@ function decodeLayer(
   }
   const typeName = version === 'V2' ? 'LayerParameter' : 'V1LayerParameter';
   const obj = protobufDecode(typeName, rest, ctx, start, `fields of layer ${index}`) as LayerObject;
-  if (blobRanges.length) obj.blobs = blobRanges.map(([s, e], i) => decodeBlob(buf, s, e, ctx, i));
+  if (blobRanges.length) obj.blobs = blobRanges.map(([s, e], i) => decodeBlob(buf, s, e, ctx, i, reuse));
   return obj;
 }
 
 /** One run of float values: a packed byte range or a single non-packed value. */
 type FloatRun = { kind: 'f32'; start: number; end: number } | { kind: 'f64'; start: number; end: number };
 
-function decodeBlob(buf: Uint8Array, start: number, end: number, ctx: WireContext, index: number | undefined): DecodedBlob {
+function decodeBlob(buf: Uint8Array, start: number, end: number, ctx: WireContext, index: number | undefined, reuse: boolean): DecodedBlob {
   const r = new WireReader(buf, ctx, start, end);
   const legacy: number[] = [0, 0, 0, 0];
   let hasLegacy = false;
@@ -148,7 +156,7 @@ function decodeBlob(buf: Uint8Array, start: number, end: number, ctx: WireContex
   // Caffe prefers the legacy dims when any of them is present, and double_data when non-empty.
   const shape = hasLegacy ? legacy : hasShape ? dims : [];
   const runs = doubleRuns.length ? doubleRuns : floatRuns;
-  const data = copyRuns(buf, runs);
+  const data = reuse ? viewOrCopyRuns(buf, runs) : copyRuns(buf, runs);
   const expected = countOf(shape);
   if (expected !== data.length) {
     throw new CaffeLrpError(
@@ -196,6 +204,22 @@ function readDim(r: WireReader, what: string): number {
   const v = r.varint();
   if (v > 0x7fffffff) r.fail(`${what}: shape dimension out of range (${v > 2 ** 62 ? 'negative' : v})`, at);
   return v;
+}
+
+/** Blobs below this many values are copied even when the buffer may be reused. */
+const VIEW_MIN_VALUES = 4096;
+
+/**
+ * One packed float32 run (how Caffe writes blobs), when large: moved down to the nearest
+ * 4-byte boundary of the underlying buffer (into its own tag and length bytes, already read)
+ * and returned as a view. Anything else is copied.
+ */
+function viewOrCopyRuns(buf: Uint8Array, runs: FloatRun[]): Float32Array {
+  const run = runs.length === 1 ? runs[0] : undefined;
+  if (!LITTLE_ENDIAN_HOST || run === undefined || run.kind !== 'f32' || (run.end - run.start) / 4 < VIEW_MIN_VALUES) return copyRuns(buf, runs);
+  const misalignment = (buf.byteOffset + run.start) % 4;
+  if (misalignment !== 0) buf.copyWithin(run.start - misalignment, run.start, run.end);
+  return new Float32Array(buf.buffer, buf.byteOffset + run.start - misalignment, (run.end - run.start) / 4);
 }
 
 function copyRuns(buf: Uint8Array, runs: FloatRun[]): Float32Array {

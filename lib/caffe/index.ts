@@ -69,7 +69,8 @@ function build(opts: LoadNetSpecOptions, def: Buffer, model: Buffer | undefined)
   const weights = model
     ? (() => {
         const wfile = nameOf(opts.caffemodel!, opts.caffemodelName, '<caffemodel>');
-        return { net: decodeCaffemodel(model, wfile), file: wfile };
+        // A buffer we read ourselves may become the weights' storage; a caller's is copied from.
+        return { net: decodeCaffemodel(model, wfile, { reuseBuffer: typeof opts.caffemodel === 'string' }), file: wfile };
       })()
     : undefined;
   return buildNetSpec(net, weights, {

@@ -2,7 +2,9 @@
 // normalised parameters and learned blobs. Parameter lookups are typed and report the
 // layer and parameter name when something is missing or of the wrong kind.
 #pragma once
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,9 +21,37 @@ struct ParamValue {
   std::vector<double> list;
 };
 
+// The values of a learned blob: owned (shared by copies of the LayerDef, so building layers
+// from definitions copies no weights), or borrowed from memory the caller keeps alive and
+// unchanged for the net's lifetime (a net loaded from files reads the JS arrays it decoded
+// instead of copying hundreds of MB).
+class WeightData {
+ public:
+  WeightData() = default;
+  explicit WeightData(std::vector<float> values)
+      : owned_(std::make_shared<const std::vector<float>>(std::move(values))), ptr_(owned_->data()), size_(owned_->size()) {}
+  static WeightData Borrowed(const float* values, std::size_t n) {
+    WeightData d;
+    d.ptr_ = values;
+    d.size_ = n;
+    return d;
+  }
+  const float* data() const { return ptr_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const float& operator[](std::size_t i) const { return ptr_[i]; }
+  const float* begin() const { return ptr_; }
+  const float* end() const { return ptr_ + size_; }
+
+ private:
+  std::shared_ptr<const std::vector<float>> owned_;
+  const float* ptr_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 struct WeightBlob {
   Shape shape;
-  std::vector<float> data;
+  WeightData data;
 };
 
 struct LayerDef {

@@ -41,3 +41,41 @@ test('NaN/Inf weights are allowed and reported by nonFiniteWeights()', async () 
   await net.dispose();
   expect(new Net(smallNet(1, true)).nonFiniteWeights()).toEqual([]);
 });
+
+test('Net.load reads large weights in place and still equals a net built from a copied spec', async () => {
+  // A wide fc layer (72 x 100 = 7200 weights) takes the in-place path; the small ones are copied.
+  const { saveCaffemodel, savePrototxt } = await import('../../lib/caffe');
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const spec = smallNet(2, true, 9);
+  const fc = spec.layers.find((l) => l.name === 'fc')!;
+  fc.blobs = [{ shape: [100, 72], data: rand(7200, 31, 0.2) }, { shape: [100], data: rand(100, 32, 0.1) }];
+  fc.params = { ...fc.params, numOutput: 100 };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caffe-lrp-load-'));
+  try {
+    const prototxt = path.join(dir, 'net.prototxt');
+    const caffemodel = path.join(dir, 'net.caffemodel');
+    await savePrototxt(spec, prototxt);
+    await saveCaffemodel(spec, caffemodel);
+    const fileBytes = fs.readFileSync(caffemodel);
+    const callerBuffer = Buffer.from(fileBytes);
+    const fromPath = await Net.load({ prototxt, caffemodel });
+    const fromBuffer = await Net.load({ prototxt, caffemodel: callerBuffer });
+    const reference = new Net(spec);
+    expect(callerBuffer.equals(fileBytes)).toBe(true); // a caller's buffer is never modified
+    // churn the heap so that anything not kept alive would be collected and reused
+    for (let i = 0; i < 50; ++i) new Float32Array(1 << 16).fill(i);
+    const x = [rand(600, 33, 20).subarray(0, 300), rand(600, 33, 20).subarray(300)];
+    const want = await reference.forward(x);
+    for (const net of [fromPath, fromBuffer]) {
+      const got = await net.forward(x);
+      got.forEach((s, i) => expect(Array.from(s)).toEqual(Array.from(want[i])));
+      const [a, b] = await Promise.all([net.backwardRelevance([3, 7], { relpropformulatype: 2, alphabeta_beta: 1 }), reference.backwardRelevance([3, 7], { relpropformulatype: 2, alphabeta_beta: 1 })]);
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    }
+    await Promise.all([fromPath.dispose(), fromBuffer.dispose(), reference.dispose()]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -70,6 +70,34 @@ describe('decodeCaffemodel: V2 layers', () => {
     }
   });
 
+  test('reuseBuffer: large blobs become aligned views into the buffer with the same values, at every offset', () => {
+    const big = Array.from({ length: 5000 }, (_, i) => Math.fround(Math.sin(i) * 10 ** ((i % 9) - 4)));
+    const small = [1.5, -2.25];
+    for (let pad = 0; pad < 4; pad++) {
+      const file = bytes(
+        v2Layer('x'.repeat(pad + 1), 'InnerProduct', ['a'], ['b'], [blobWithShape([5000], big), blobWithShape([2], small)]),
+        v2Layer('y'.repeat(4 - pad), 'InnerProduct', ['b'], ['c'], [blobWithShape([1, 5000], big)]),
+      );
+      const copied = decodeCaffemodel(Uint8Array.from(file), 'f');
+      const buf = Uint8Array.from(file);
+      const reused = decodeCaffemodel(buf, 'f', { reuseBuffer: true });
+      for (const l of [0, 1]) {
+        const a = blobsOf(copied.layer![l]);
+        const b = blobsOf(reused.layer![l]);
+        expect(b.map((x) => x.shape)).toEqual(a.map((x) => x.shape));
+        b.forEach((x, i) => expect(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(a[i].data.buffer, a[i].data.byteOffset, a[i].data.byteLength))).toBe(true));
+      }
+      // the 5000-value blobs live in the buffer; the 2-value one is a copy
+      expect(blobsOf(reused.layer![0])[0].data.buffer).toBe(buf.buffer);
+      expect(blobsOf(reused.layer![1])[0].data.buffer).toBe(buf.buffer);
+      expect(blobsOf(reused.layer![0])[1].data.buffer).not.toBe(buf.buffer);
+      // without the option the caller's buffer is never touched
+      const untouched = Uint8Array.from(file);
+      decodeCaffemodel(untouched, 'f');
+      expect(Buffer.from(untouched).equals(Buffer.from(file))).toBe(true);
+    }
+  });
+
   test('accepts non-packed float data and non-packed dims', () => {
     const blob = [
       ...lenField(7, [...varintField(1, 1), ...varintField(1, 3)]),

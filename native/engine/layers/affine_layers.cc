@@ -193,10 +193,10 @@ void ScaleLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   SetSpan(*bottom[0], axis_, num_axes_, {});
   if (Count(def_.blobs[0].shape) != channels_)
     Fail("scale blob " + ShapeString(def_.blobs[0].shape) + " does not match the " + std::to_string(channels_) + " scaled values");
-  a_ = def_.blobs[0].data;
+  a_.assign(def_.blobs[0].data.begin(), def_.blobs[0].data.end());
   if (bias_term_) {
     if (Count(def_.blobs[1].shape) != channels_) Fail("bias blob " + ShapeString(def_.blobs[1].shape) + " does not match");
-    c_ = def_.blobs[1].data;
+    c_.assign(def_.blobs[1].data.begin(), def_.blobs[1].data.end());
   }
   top[0]->Reshape(bottom[0]->shape());
 }
@@ -209,7 +209,7 @@ BiasLayer::BiasLayer(const LayerDef& def) : ChannelAffineLayer(def) {
 void BiasLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   SetSpan(*bottom[0], axis_, num_axes_, {});
   if (Count(def_.blobs[0].shape) != channels_) Fail("bias blob " + ShapeString(def_.blobs[0].shape) + " does not match");
-  c_ = def_.blobs[0].data;
+  c_.assign(def_.blobs[0].data.begin(), def_.blobs[0].data.end());
   top[0]->Reshape(bottom[0]->shape());
 }
 

@@ -30,7 +30,7 @@ void InnerProductLayer::Reshape(const Blobs& bottom, const Blobs& top) {
     Fail("input '" + b.name() + "' has " + std::to_string(k_) + " values per item but the weights " +
          ShapeString(def_.blobs[0].shape) + " expect " + std::to_string(stored / num_output_));
   if (def_.Bool("transpose", false) && weights_.empty()) {  // stored K x num_output
-    const std::vector<float>& w = def_.blobs[0].data;
+    const WeightData& w = def_.blobs[0].data;
     weights_.resize(w.size());
     Transpose(w.data(), k_, num_output_, weights_.data());
   }
