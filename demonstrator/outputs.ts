@@ -107,18 +107,14 @@ export async function writeHeatmapPng(file: string, hm: Heatmap, colormap: Color
 
 /**
  * `_as_inputted_into_the_dnn.png`: the crop fed to the net, 8-bit RGB (the original's file is
- * 8-bit: its values are n/255). `rgb` is height×width×3 interleaved in [0,1], as
- * preprocessImage returns it; values are rounded to the nearest 8-bit level.
+ * 8-bit: its values are n/255). `rgb` is height×width×3 interleaved, as preprocessImage
+ * returns it.
  */
-export async function writeAsInputtedPng(file: string, rgb: Float32Array, width: number, height: number): Promise<void> {
+export async function writeAsInputtedPng(file: string, rgb: Uint8Array, width: number, height: number): Promise<void> {
   if (rgb.length !== width * height * 3) {
     throw new CaffeLrpError('SHAPE', `as-inputted image has ${rgb.length} values, expected ${width}x${height}x3`);
   }
-  const px = Buffer.alloc(rgb.length);
-  for (let i = 0; i < rgb.length; i++) {
-    const v = Math.round(rgb[i] * 255);
-    px[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-  }
+  const px = Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
   const png = await sharp(px, { raw: { width, height, channels: 3 } }).png({ compressionLevel: PNG_COMPRESSION }).toBuffer();
   await writeFileAtomic(file, png);
 }

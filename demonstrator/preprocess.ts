@@ -58,10 +58,11 @@ export interface Preprocessed {
   /** Net input for one image: channels×size×size, row-major, BGR for 3 channels, mean subtracted. */
   blob: Float32Array;
   /**
-   * The cropped/padded image before mean subtraction, RGB in [0,1], interleaved
-   * height×width×3 (what writeAsInputtedPng takes). Grey nets: the grey value in all three.
+   * The cropped/padded image before mean subtraction as 8-bit RGB, interleaved
+   * height×width×3 (what `_as_inputted_into_the_dnn.png` holds: the original's file is 8-bit).
+   * 16-bit sources are rounded to the nearest level. Grey nets: the grey value in all three.
    */
-  asInputted: Float32Array;
+  asInputted: Uint8Array;
   width: number;
   height: number;
   channels: number;
@@ -219,7 +220,7 @@ function cropAndNormalise(
   lookup: MeanLookup | undefined,
   mean: DemoMean | undefined,
   compat: boolean,
-): { blob: Float32Array; asInputted: Float32Array } {
+): { blob: Float32Array; asInputted: Uint8Array } {
   const { width: w, height: h, data } = img;
   const Hm = mean?.image.height ?? S;
   const Wm = mean?.image.width ?? S;
@@ -232,8 +233,7 @@ function cropAndNormalise(
 
   const plane = S * S;
   const blob = new Float32Array(netChannels * plane);
-  const asInputted = new Float32Array(plane * 3);
-  const toUnit = 1 / 65535;
+  const asInputted = new Uint8Array(plane * 3);
   const to255 = 255 / 65535; // Q16 → 0..255; exact for 8-bit sources (65535 = 257·255)
   for (let y = 0; y < S; y++) {
     const sy = rows.src[y];
@@ -246,12 +246,12 @@ function cropAndNormalise(
         for (let c = 0; c < 3; c++) {
           const q = data[at + 2 - c]; // blob channel c (BGR) = image channel 2 − c (RGB)
           blob[c * plane + o] = q * to255 - (lookup ? lookup(c, my, mx) : 0);
-          asInputted[3 * o + c] = data[at + c] * toUnit;
+          asInputted[3 * o + c] = Math.round(data[at + c] * to255);
         }
       } else {
         const g = toGrey(data[at], data[at + 1], data[at + 2]);
         blob[o] = g * to255 - (lookup ? lookup(0, my, mx) : 0);
-        asInputted[3 * o] = asInputted[3 * o + 1] = asInputted[3 * o + 2] = g * toUnit;
+        asInputted[3 * o] = asInputted[3 * o + 1] = asInputted[3 * o + 2] = Math.round(g * to255);
       }
     }
   }
