@@ -158,6 +158,9 @@ void PoolingLayer::ProportionalRelevance(const Blob& bottom, const Blob& top, fl
 template <typename F>
 void PoolingLayer::ForEachWindow(const Blob& bottom, const Blob& top, F&& f) const {
   const int64_t planes = bottom.num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  // A window reads and writes only its own plane (image x channel): planes can go to
+  // different threads.
+#pragma omp parallel for schedule(static) if (planes * out_plane > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl)
     for (int64_t oh = 0; oh < out_h_; ++oh)
       for (int64_t ow = 0; ow < out_w_; ++ow) {
@@ -239,7 +242,9 @@ void PoolingLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, cons
   const Blob& b = *bottom[0];
   const Blob& t = *top[0];
   float* rx = bottom[0]->diff();
-  bottom[0]->ZeroDiff();
+  const int64_t n = bottom[0]->count();
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) rx[i] = 0.0f;
   switch (rule.pool) {
     case PoolRule::kWinnerTakeAll:
       if (is_max_) return WinnerTakeAllRelevance(b, t, false, rx);
