@@ -306,6 +306,16 @@ Napi::Value NativeNet::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value DescribeBlas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const caffe_lrp::BlasInfo b = GetBlasInfo();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("coreName", b.core_name);
+  o.Set("threads", b.threads);
+  o.Set("threading", b.threading == 2 ? "openmp" : b.threading == 1 ? "pthreads" : "sequential");
+  return o;
+}
+
 Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int size = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1024;

@@ -39,5 +39,6 @@ class NativeNet : public Napi::ObjectWrap<NativeNet> {
 };
 
 Napi::Value SgemmGflops(const Napi::CallbackInfo& info);
+Napi::Value DescribeBlas(const Napi::CallbackInfo& info);
 
 }  // namespace caffe_lrp

@@ -182,6 +182,15 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
         for (int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c) dst[c * rows + r] = src[r * cols + c];
 }
 
+BlasInfo GetBlasInfo() {
+  BlasInfo info;
+  const char* core = openblas_get_corename();
+  info.core_name = core ? core : "unknown";
+  info.threads = openblas_get_num_threads();
+  info.threading = openblas_get_parallel();
+  return info;
+}
+
 double MeasureSgemmGflops(int size, int repeats) {
   const int64_t n = size;
   std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n, 0.0f);

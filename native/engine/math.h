@@ -2,6 +2,7 @@
 // batch, and layout changes between Caffe's N x C x P blobs and C x (N*P) matrices.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace caffe_lrp {
 
@@ -34,6 +35,15 @@ void ChannelMajorToBatch(const float* src, int64_t n, int64_t c, int64_t p, floa
 void FillRows(const float* values, int64_t rows, int64_t cols, float* out);
 // Out-of-place transpose of a rows x cols row-major matrix.
 void Transpose(const float* src, int64_t rows, int64_t cols, float* dst);
+
+// What the linked OpenBLAS runs: kernel family (e.g. "SkylakeX"), threads, and threading
+// model (0 sequential, 1 pthreads, 2 OpenMP).
+struct BlasInfo {
+  std::string core_name;
+  int threads = 1;
+  int threading = 0;
+};
+BlasInfo GetBlasInfo();
 
 // Largest sgemm rate this process reaches through the same OpenBLAS (GFLOP/s), for the
 // benchmarks' "fraction of sgemm rate" figures.
