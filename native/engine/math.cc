@@ -81,11 +81,13 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
       std::memcpy(col + c * ld, image + c * g.height * g.width, sizeof(float) * g.height * g.width);
     return;
   }
-  // Rows of different channels are independent: split them over threads.
+  // Every (channel, kernel row) pair writes its own rows: split those pairs over threads
+  // (channels alone would leave a core idle for a 3-channel first layer).
 #pragma omp parallel for schedule(static) if (g.channels * oh * ow * g.kernel_h * g.kernel_w > kParallelGrain)
-  for (int64_t c = 0; c < g.channels; ++c) {
+  for (int64_t ckh = 0; ckh < g.channels * g.kernel_h; ++ckh) {
+    const int64_t c = ckh / g.kernel_h, kh = ckh % g.kernel_h;
     const float* plane = image + c * g.height * g.width;
-    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+    {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
         const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
         float* out = col + row * ld;
@@ -122,9 +124,14 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
 
 void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
   const int64_t oh = g.out_h, ow = g.out_w;
-  // Each channel adds onto its own image plane only: channels can go to different threads.
+  // Work items are bands of image rows of one channel: each adds onto its own rows only, so
+  // items can go to different threads. Few channels (a first layer's 3) are cut into several
+  // bands each, or one core would get twice the work of the other.
+  const int64_t bands = g.channels < 8 ? 4 : 1;
 #pragma omp parallel for schedule(static) if (g.channels * oh * ow * g.kernel_h * g.kernel_w > kParallelGrain)
-  for (int64_t c = 0; c < g.channels; ++c) {
+  for (int64_t item = 0; item < g.channels * bands; ++item) {
+    const int64_t c = item / bands, band = item % bands;
+    const int64_t row0 = g.height * band / bands, row1 = g.height * (band + 1) / bands;
     float* plane = image + c * g.height * g.width;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
@@ -132,7 +139,7 @@ void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
         const float* in = col + row * ld;
         for (int64_t y = 0; y < oh; ++y) {
           const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
-          if (iy < 0 || iy >= g.height) continue;
+          if (iy < row0 || iy >= row1) continue;
           float* dst = plane + iy * g.width;
           const float* src = in + y * ow;
           const int64_t off = kw * g.dilation_w - g.pad_w;
