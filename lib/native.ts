@@ -75,7 +75,7 @@ export interface NativeModule {
   supportedLayerTypes: string;
   sgemmGflops(size?: number, repeats?: number): number;
   /** The OpenBLAS in use: its kernel family (e.g. 'SkylakeX', 'Haswell'), thread count and threading model. */
-  blasInfo(): { coreName: string; threads: number; threading: 'sequential' | 'pthreads' | 'openmp' };
+  blasInfo(): { coreName: string; threads: number; threading: 'sequential' | 'pthreads' | 'openmp'; skinnyKernels: 'avx512' | 'avx2' | 'none' };
   /** The `_rawhm.txt` text of a C x H x W map, formatted by the C library's %g off the main thread. */
   formatRawhm(data: Float32Array, channels: number, height: number, width: number): Promise<Buffer>;
 }

@@ -313,6 +313,7 @@ Napi::Value DescribeBlas(const Napi::CallbackInfo& info) {
   o.Set("coreName", b.core_name);
   o.Set("threads", b.threads);
   o.Set("threading", b.threading == 2 ? "openmp" : b.threading == 1 ? "pthreads" : "sequential");
+  o.Set("skinnyKernels", b.skinny_kernels);
   return o;
 }
 

@@ -1,5 +1,7 @@
 #include "engine/math.h"
 
+#include "engine/skinny_gemm.h"
+
 
 #include <cblas.h>
 
@@ -57,6 +59,26 @@ bool ThinGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
   return false;
 }
 
+// The same four shapes through our own vector kernels (skinny_gemm.h), which stream the
+// weights at close to memory speed where OpenBLAS does not. False when they do not apply.
+bool SkinnyGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+                int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (!ta && tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights)  // X W^T: dots of W's rows with X's rows
+    return SkinnyDots(n, k, m, b, ldb, a, lda, alpha, beta, c, 1, ldc);
+  if (!ta && !tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights)  // G W: W's rows scaled by G's columns
+    return SkinnyAxpys(k, n, m, b, ldb, a, 1, lda, alpha, beta, c, 1, ldc);
+  if (ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights)  // W^T S
+    return SkinnyAxpys(k, m, n, a, lda, b, ldb, 1, alpha, beta, c, ldc, 1);
+  if (!ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights) {  // W X: X's columns as rows first
+    static thread_local std::vector<float> xt;
+    xt.resize(static_cast<size_t>(n * k));
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t q = 0; q < n; ++q) xt[q * k + i] = b[i * ldb + q];
+    return SkinnyDots(m, k, n, a, lda, xt.data(), k, alpha, beta, c, ldc, 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -68,6 +90,7 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
+  if (SkinnyGemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   if (ThinGemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   Sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -195,6 +218,7 @@ BlasInfo GetBlasInfo() {
   info.core_name = core ? core : "unknown";
   info.threads = openblas_get_num_threads();
   info.threading = openblas_get_parallel();
+  info.skinny_kernels = SkinnyKernelName();
   return info;
 }
 

@@ -42,6 +42,7 @@ struct BlasInfo {
   std::string core_name;
   int threads = 1;
   int threading = 0;
+  std::string skinny_kernels;  // our own fully-connected kernels (skinny_gemm.h)
 };
 BlasInfo GetBlasInfo();
 
