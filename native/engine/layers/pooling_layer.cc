@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cmath>
 
 #include "engine/math.h"
@@ -61,13 +62,24 @@ void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
     if ((out_h_ - 1) * sh_ >= height_ + ph_) --out_h_;
     if ((out_w_ - 1) * sw_ >= width_ + pw_) --out_w_;
   }
+  if (height_ * width_ > INT32_MAX) Fail("an input plane of " + std::to_string(height_) + "x" + std::to_string(width_) + " is too large to pool");
   top[0]->Reshape({b.num(), channels_, out_h_, out_w_});
+}
+
+std::vector<PoolingLayer::Span> PoolingLayer::AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t size) {
+  std::vector<Span> spans(static_cast<size_t>(outputs));
+  for (int64_t o = 0; o < outputs; ++o) {
+    const int64_t start = o * stride - pad;
+    // AVE divides by the window size clipped to the padded input, before clipping to the image.
+    const int64_t stop = std::min(start + kernel, size + pad);
+    spans[o] = {std::max<int64_t>(start, 0), std::min(stop, size), stop - start};
+  }
+  return spans;
 }
 
 PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
   Window w{};
   int64_t h0 = ph * sh_ - ph_, w0 = pw * sw_ - pw_;
-  // AVE divides by the window size clipped to the padded input, before clipping to the image.
   int64_t h1 = std::min(h0 + kh_, height_ + ph_), w1 = std::min(w0 + kw_, width_ + pw_);
   w.divisor = (h1 - h0) * (w1 - w0);
   w.h0 = std::max<int64_t>(h0, 0); w.w0 = std::max<int64_t>(w0, 0);
@@ -78,28 +90,39 @@ PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
 void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
   if (is_max_) argmax_.resize(static_cast<size_t>(top[0]->count()));
   const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
+  // Windows are separable: their rows depend on the output row only, their columns on the
+  // output column only.
+  const std::vector<Span> rows = AxisSpans(out_h_, kh_, sh_, ph_, height_), cols = AxisSpans(out_w_, kw_, sw_, pw_, width_);
   // Planes (image x channel) are independent.
 #pragma omp parallel for schedule(static) if (planes * out_plane > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* x = bottom[0]->data() + pl * in_plane;
     float* y = top[0]->data() + pl * out_plane;
+    int32_t* arg_out = is_max_ ? argmax_.data() + pl * out_plane : nullptr;
     for (int64_t oh = 0; oh < out_h_; ++oh) {
+      const Span r = rows[oh];
       for (int64_t ow = 0; ow < out_w_; ++ow) {
-        const Window w = WindowAt(oh, ow);
+        const Span c = cols[ow];
         const int64_t o = oh * out_w_ + ow;
         if (is_max_) {
+          // Selects, not branches: which input wins is data-dependent and would mispredict.
+          // Strictly greater keeps the first maximum in row-major order (and skips NaN).
           float best = -FLT_MAX;
-          int64_t arg = -1;
-          for (int64_t h = w.h0; h < w.h1; ++h)
-            for (int64_t c = w.w0; c < w.w1; ++c)
-              if (x[h * width_ + c] > best) { best = x[h * width_ + c]; arg = h * width_ + c; }  // ties: first
+          int32_t arg = -1;
+          for (int64_t h = r.begin; h < r.end; ++h)
+            for (int64_t w = c.begin; w < c.end; ++w) {
+              const float v = x[h * width_ + w];
+              const bool better = v > best;
+              best = better ? v : best;
+              arg = better ? static_cast<int32_t>(h * width_ + w) : arg;
+            }
           y[o] = best;
-          argmax_[pl * out_plane + o] = arg;
+          arg_out[o] = arg;
         } else {
           float sum = 0;
-          for (int64_t h = w.h0; h < w.h1; ++h)
-            for (int64_t c = w.w0; c < w.w1; ++c) sum += x[h * width_ + c];
-          y[o] = method_ == Method::kSum ? sum * sum_scale_ : sum / static_cast<float>(w.divisor);
+          for (int64_t h = r.begin; h < r.end; ++h)
+            for (int64_t w = c.begin; w < c.end; ++w) sum += x[h * width_ + w];
+          y[o] = method_ == Method::kSum ? sum * sum_scale_ : sum / static_cast<float>(r.padded * c.padded);
         }
       }
     }
@@ -117,7 +140,7 @@ void PoolingLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Works
       for (int64_t ow = 0; ow < out_w_; ++ow) {
         const int64_t o = oh * out_w_ + ow;
         if (is_max_) {
-          const int64_t arg = argmax_[pl * out_plane + o];
+          const int32_t arg = argmax_[pl * out_plane + o];
           if (arg >= 0) gx[arg] += gy[o];
         } else {
           const Window w = WindowAt(oh, ow);
@@ -177,7 +200,7 @@ void PoolingLayer::WinnerTakeAllRelevance(const Blob& bottom, const Blob& top, b
   const float* y = top.data();
   ForEachWindow(bottom, top, [&](const Window& w, int64_t base, int64_t o, float r) {
     if (!split_ties) {
-      const int64_t arg = argmax_[o];
+      const int32_t arg = argmax_[o];
       if (arg >= 0) rx[base + arg] += r;
       return;
     }

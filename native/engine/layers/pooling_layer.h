@@ -7,6 +7,7 @@
 // default (the toolbox's normalisation), floor-mode output size, no padding. Parameters:
 // kernel [h, w], stride [h, w], optional scale.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "engine/layer.h"
@@ -25,6 +26,10 @@ class PoolingLayer : public Layer {
   enum class Method { kMax, kAve, kSum };
   struct Window { int64_t h0, h1, w0, w1, divisor; };
   Window WindowAt(int64_t ph, int64_t pw) const;
+  // One axis of a window: [begin, end) inside the image, and its extent in the padded input
+  // (AVE's divisor is the product of the two axes' extents).
+  struct Span { int64_t begin, end, padded; };
+  static std::vector<Span> AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t size);
   void ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const;
   // Visits every (plane, output position, window) with the window's inputs and R_out.
   template <typename F>
@@ -39,7 +44,7 @@ class PoolingLayer : public Layer {
   float sum_scale_ = 1.0f;
   int64_t kh_, kw_, sh_, sw_, ph_, pw_;
   int64_t channels_ = 0, height_ = 0, width_ = 0, out_h_ = 0, out_w_ = 0;
-  std::vector<int64_t> argmax_;  // MAX: flat index within the image plane, -1 if none
+  std::vector<int32_t> argmax_;  // MAX: flat index within the image plane, -1 if none
 };
 
 }  // namespace caffe_lrp
