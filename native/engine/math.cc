@@ -28,7 +28,7 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 // speed (measured 16 -> 9 ms for CaffeNet's fc6 at batch 10). The pthreads build would
 // serialise such calls, so this is only done for the OpenMP build.
 constexpr int64_t kThinSide = 16;
-constexpr int64_t kLargeWeights = int64_t(1) << 20;
+constexpr int64_t kLargeWeights = kSkinnyMinWeights;
 
 bool SplitsWeights() {
   static const bool openmp_blas = openblas_get_parallel() == 2;

@@ -34,6 +34,8 @@ struct Simd {
   static void Store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V Set1(float f) { return _mm256_set1_ps(f); }
   static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V Max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V Min(V a, V b) { return _mm256_min_ps(a, b); }
   static float Sum(V v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -59,6 +61,9 @@ struct Simd {
   static void Store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V Set1(float f) { return _mm512_set1_ps(f); }
   static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // (masked forms with every lane set: the plain ones trip GCC 12's -Wmaybe-uninitialized)
+  static V Max(V a, V b) { return _mm512_mask_max_ps(a, static_cast<__mmask16>(0xFFFF), a, b); }
+  static V Min(V a, V b) { return _mm512_mask_min_ps(a, static_cast<__mmask16>(0xFFFF), a, b); }
   static float Sum(V v) {
     // (once per dot product; _mm512_reduce_add_ps trips GCC 12's -Wuninitialized in its header)
     float lanes[kLanes];
@@ -110,34 +115,45 @@ const char* SkinnyKernelName() {
   return "none";
 }
 
+bool SkinnyApplies(int64_t m, int64_t k, int64_t p) {
+  return p >= 1 && p <= kSkinnyMaxVectors && m >= 1 && k >= 1 && m * k >= kSkinnyMinWeights && ActiveIsa() != Isa::kNone;
+}
+
+// The entry points: one switch over the instruction sets each.
+#ifdef CAFFE_LRP_HAVE_X86_KERNELS
+#define CAFFE_LRP_DISPATCH(call)                                   \
+  switch (ActiveIsa()) {                                           \
+    case Isa::kAvx512: avx512::call; return true;                  \
+    case Isa::kAvx2: avx2::call; return true;                      \
+    case Isa::kNone: break;                                        \
+  }                                                                \
+  return false
+#else
+#define CAFFE_LRP_DISPATCH(call) return false
+#endif
+
 bool SkinnyDots(int64_t m, int64_t k, int64_t p, const float* w, int64_t ldw, const float* x, int64_t ldx, float alpha,
                 float beta, float* out, int64_t os_j, int64_t os_q) {
   if (p < 1 || p > kSkinnyMaxVectors || m < 1 || k < 1) return false;
-#ifdef CAFFE_LRP_HAVE_X86_KERNELS
-  switch (ActiveIsa()) {
-    case Isa::kAvx512: avx512::Dots(m, k, p, w, ldw, x, ldx, alpha, beta, out, os_j, os_q); return true;
-    case Isa::kAvx2: avx2::Dots(m, k, p, w, ldw, x, ldx, alpha, beta, out, os_j, os_q); return true;
-    case Isa::kNone: break;
-  }
-#else
-  (void)w; (void)ldw; (void)x; (void)ldx; (void)alpha; (void)beta; (void)out; (void)os_j; (void)os_q;
-#endif
-  return false;
+  CAFFE_LRP_DISPATCH(Dots<false>(m, k, p, w, ldw, x, ldx, alpha, beta, out, os_j, os_q));
+}
+
+bool SkinnyPositiveDots(int64_t m, int64_t k, int64_t p, const float* w, int64_t ldw, const float* x, int64_t ldx, float* out,
+                        int64_t os_j, int64_t os_q) {
+  if (p < 1 || p > kSkinnyMaxVectors || m < 1 || k < 1) return false;
+  CAFFE_LRP_DISPATCH(Dots<true>(m, k, p, w, ldw, x, ldx, 1.0f, 0.0f, out, os_j, os_q));
 }
 
 bool SkinnyAxpys(int64_t m, int64_t k, int64_t p, const float* w, int64_t ldw, const float* s, int64_t ss_j, int64_t ss_q,
                  float alpha, float beta, float* out, int64_t os_i, int64_t os_q) {
   if (p < 1 || p > kSkinnyMaxVectors || m < 1 || k < 1) return false;
-#ifdef CAFFE_LRP_HAVE_X86_KERNELS
-  switch (ActiveIsa()) {
-    case Isa::kAvx512: avx512::Axpys(m, k, p, w, ldw, s, ss_j, ss_q, alpha, beta, out, os_i, os_q); return true;
-    case Isa::kAvx2: avx2::Axpys(m, k, p, w, ldw, s, ss_j, ss_q, alpha, beta, out, os_i, os_q); return true;
-    case Isa::kNone: break;
-  }
-#else
-  (void)w; (void)ldw; (void)s; (void)ss_j; (void)ss_q; (void)alpha; (void)beta; (void)out; (void)os_i; (void)os_q;
-#endif
-  return false;
+  CAFFE_LRP_DISPATCH(Axpys(m, k, p, w, ldw, s, nullptr, ss_j, ss_q, alpha, beta, out, os_i, os_q));
+}
+
+bool SkinnySignedAxpys(int64_t m, int64_t k, int64_t p, const float* w, int64_t ldw, const float* sp, const float* sn, int64_t ss_j,
+                       int64_t ss_q, float* out, int64_t os_i, int64_t os_q) {
+  if (p < 1 || p > kSkinnyMaxVectors || m < 1 || k < 1) return false;
+  CAFFE_LRP_DISPATCH(Axpys(m, k, p, w, ldw, sp, sn, ss_j, ss_q, 1.0f, 0.0f, out, os_i, os_q));
 }
 
 }  // namespace caffe_lrp

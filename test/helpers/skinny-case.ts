@@ -31,6 +31,10 @@ export async function runSkinnyCase(): Promise<Results> {
       const maps = await net.backwardRelevanceSeeded(seeds, { ...opts, lastlayerindex: 0 });
       out[`${name}${n}`] = maps.flatMap((h) => Array.from(h.data));
     }
+    // all inputs non-negative (after a ReLU): alpha-beta's W+ / W- products from W directly
+    await net.forward(xs.map((x) => x.map(Math.abs)));
+    const maps = await net.backwardRelevanceSeeded(seeds, { relpropformulatype: 2, alphabeta_beta: 1, lastlayerindex: 0 });
+    out[`alphabetaNonNegative${n}`] = maps.flatMap((h) => Array.from(h.data));
     await net.dispose();
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include "engine/math.h"
 #include "engine/relevance/linear_rules.h"
+#include "engine/skinny_gemm.h"
 
 namespace caffe_lrp {
 
@@ -72,7 +73,8 @@ void InnerProductLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top,
   lp.r = zr + m * n;
   lp.rx = rx;
   lp.flat_divisor = static_cast<double>(k);
-  if (rule.linear == LinearRule::kAlphaBeta) {
+  // Alpha-beta reads W+ / W- copies, except where the skinny kernels take them from W.
+  if (rule.linear == LinearRule::kAlphaBeta && !SkinnyApplies(m, k, n)) {
     signed_.Prepare(W(), m * k);
     lp.w_pos = signed_.pos();
     lp.w_neg = signed_.neg();

@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/math.h"
+#include "engine/skinny_gemm.h"
 
 namespace caffe_lrp {
 namespace {
@@ -222,6 +223,25 @@ void MixedSignAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool wit
   }
 }
 
+// Non-negative inputs of a fully connected layer at a small batch: the products with W+ and
+// W- come straight from W through the skinny kernels (W read twice, no W+/W- copies kept).
+bool SkinnyAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool with_beta, Workspace& ws) {
+  const int64_t m = lp.m, k = lp.k, p = lp.p, mp = m * p, kp = k * p;
+  float* xt = ws.Get(kSlotA, kp);  // the kernels read each input vector contiguously
+  Transpose(lp.x, k, p, xt);
+  float* s = ws.Get(kSlotB, 2 * mp);
+  SkinnyPositiveDots(m, k, p, lp.w, k, xt, k, s, p, 1);  // Z+ = W+ x
+  if (with_beta)
+    NegativeSumsFromForward(lp, s, s + mp);
+  else
+    std::fill(s + mp, s + 2 * mp, 0.0f);
+  AlphaBetaQuotients(rule, lp, with_beta, s);
+  SkinnySignedAxpys(m, k, p, lp.w, k, s, s + mp, p, 1, lp.rx, p, 1);  // W+^T S+ + W-^T S-
+  if (lp.may_defer_input_factor) return true;
+  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
+  return false;
+}
+
 bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t m = lp.m, k = lp.k, p = lp.p, mk = m * k, mp = m * p, kp = k * p;
   const bool with_beta = rule.beta != 0.0f;
@@ -230,6 +250,7 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
     return false;
   }
   // Non-negative inputs: (x w)+ = x w+ and (x w)- = x w-.
+  if (lp.z && SkinnyApplies(m, k, p)) return SkinnyAlphaBeta(rule, lp, with_beta, ws);
   const float* wp = lp.w_pos;
   const float* wn = lp.w_neg;
   if (!wp || !wn) {
