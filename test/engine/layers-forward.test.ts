@@ -31,6 +31,7 @@ describe('Convolution', () => {
     ['dilation 2x1 with stride 2 on 9x8', [1, 2, 9, 8], { numOutput: 2, kernel: [3, 3], stride: [2, 2], pad: [1, 1], dilation: [2, 1] }, true],
     ['group 2 (4 -> 6 channels)', [2, 4, 6, 5], { numOutput: 6, kernel: [3, 3], pad: [1, 1], group: 2 }, true],
     ['depthwise (group = channels = 3)', [2, 3, 5, 5], { numOutput: 3, kernel: [3, 3], pad: [1, 1], group: 3 }, true],
+    ['group 2 with 576 output positions (image by image, group by group)', [2, 4, 24, 24], { numOutput: 6, kernel: [3, 3], pad: [1, 1], group: 2 }, true],
     ['depthwise with multiplier 2 (group 3, 3 -> 6)', [1, 3, 6, 4], { numOutput: 6, kernel: [3, 3], stride: [2, 1], pad: [1, 1], group: 3 }, true],
     ['1x1 convolution', [2, 5, 3, 4], { numOutput: 3, kernel: [1, 1] }, true],
     ['1x1 convolution with stride 2 and pad 1', [1, 3, 5, 5], { numOutput: 2, kernel: [1, 1], stride: [2, 2], pad: [1, 1] }, false],

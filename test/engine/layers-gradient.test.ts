@@ -31,6 +31,7 @@ const cases: [string, Case][] = [
   ['Convolution stride 2 pad 1 on 7x7', smooth([1, 2, 7, 7], [convLayer(2, { numOutput: 3, kernel: [3, 3], stride: [2, 2], pad: [1, 1] }, 5)], 6)],
   ['Convolution dilation 2', smooth([1, 2, 7, 7], [convLayer(2, { numOutput: 2, kernel: [3, 3], pad: [2, 2], dilation: [2, 2] }, 7)], 8)],
   ['Convolution group 2', smooth([1, 4, 5, 5], [convLayer(4, { numOutput: 6, kernel: [3, 3], pad: [1, 1], group: 2 }, 9)], 10)],
+  ['Convolution group 2, 576 output positions (image by image, group by group)', smooth([1, 4, 24, 24], [convLayer(4, { numOutput: 4, kernel: [3, 3], pad: [1, 1], group: 2 }, 31)], 32)],
   ['Convolution depthwise (group = channels)', smooth([2, 3, 5, 4], [convLayer(3, { numOutput: 3, kernel: [3, 3], pad: [1, 1], group: 3 }, 11)], 12)],
   ['Convolution 1x1', smooth([1, 5, 3, 4], [convLayer(5, { numOutput: 3, kernel: [1, 1] }, 13)], 14)],
   // ------------------------------------------------ InnerProduct (intermediate)

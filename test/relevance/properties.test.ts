@@ -243,3 +243,37 @@ test('alpha-beta with mixed-sign inputs matches a direct float64 computation, al
   }
   await net.dispose();
 });
+
+test('a grouped convolution explains like its groups as separate convolutions (576 positions: image by image, group by group)', async () => {
+  // data -> conv(group 2) versus data -> Slice -> two convs -> Concat with the same weights:
+  // every rule keeps a group's relevance within the group, so the input maps are equal.
+  const { L, netSpec } = await import('../helpers/reference-layers');
+  const C = 4, O = 6, H = 24, K = 3 * 3 * (C / 2);
+  const w = rand(O * K, 81, 0.4);
+  const b = rand(O, 82, 0.2);
+  const grouped = new Net(netSpec([2, C, H, H], [L.conv('conv', 'data', 'conv', { numOutput: O, kernel: [3, 3], pad: [1, 1], group: 2 }, w, b, C)]));
+  const split = new Net(netSpec([2, C, H, H], [
+    L.of('Slice', 'slice', ['data'], ['d0', 'd1'], { axis: 1, slicePoints: [C / 2] }),
+    L.conv('c0', 'd0', 'c0', { numOutput: O / 2, kernel: [3, 3], pad: [1, 1] }, w.subarray(0, (O / 2) * K), b.subarray(0, O / 2), C / 2),
+    L.conv('c1', 'd1', 'c1', { numOutput: O / 2, kernel: [3, 3], pad: [1, 1] }, w.subarray((O / 2) * K), b.subarray(O / 2), C / 2),
+    L.of('Concat', 'concat', ['c0', 'c1'], ['out'], { axis: 1 }),
+  ]));
+  const x = [rand(C * H * H, 83, 1), rand(C * H * H, 84, 1).map(Math.abs)]; // mixed-sign and non-negative inputs
+  await grouped.forward(x);
+  await split.forward(x);
+  const seeds = [rand(O * H * H, 85, 1), rand(O * H * H, 86, 1)];
+  for (const opts of [
+    { relpropformulatype: 0, epsstab: 0.5 },
+    { relpropformulatype: 2, alphabeta_beta: 1 },
+    { relpropformulatype: 2, alphabeta_beta: 0 },
+    { relpropformulatype: 2, alphabeta_beta: 1, biastreatmenttype: 1 },
+    { relpropformulatype: 11 },
+    { relpropformulatype: 56, auxiliaryvariable_maxlayerindexforflatdistinconv: 10 },
+  ]) {
+    const a = await grouped.backwardRelevanceSeeded(seeds, { ...opts, lastlayerindex: 0 });
+    const s = await split.backwardRelevanceSeeded(seeds, { ...opts, lastlayerindex: split.layers.length - 1 });
+    a.forEach((h, i) => expectClose(h.data, s[i].data, 1e-5));
+  }
+  await grouped.dispose();
+  await split.dispose();
+});

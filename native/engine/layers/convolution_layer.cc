@@ -56,6 +56,12 @@ void ConvolutionLayer::Reshape(const Blobs& bottom, const Blobs& top) {
 // positions (its column matrix is large enough for an efficient sgemm, and its Z/R are
 // the blob's own memory, so no layout copies), the whole batch for small outputs (one
 // wide sgemm instead of many thin ones).
+ConvGeometry ConvolutionLayer::GroupGeometry() const {
+  ConvGeometry g = geom_;
+  g.channels = geom_.channels / group_;
+  return g;
+}
+
 int64_t ConvolutionLayer::BlockSize(int64_t n) const { return geom_.positions() >= kPerImagePositions ? 1 : n; }
 
 float* ConvolutionLayer::BlockColumns(const Blob& bottom, int64_t first, int64_t count, Workspace& ws, int slot) const {
@@ -83,11 +89,23 @@ void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&
   const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first), cp = count * p;
-    const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
     float* out = count == 1 ? top[0]->data() + first * num_output_ * p : ws.Get(1, static_cast<size_t>(num_output_ * cp));
     // The output starts as the bias and the products add onto it (beta 1): OpenBLAS would
     // otherwise make a pass to clear it and we another to add the bias.
     if (b) FillRows(b, num_output_, cp, out);
+    if (count == 1 && group_ > 1) {
+      // One image, several groups: each group's columns are made just before its product,
+      // so the column buffer is a group's size and still in cache when sgemm reads it.
+      const ConvGeometry gg = GroupGeometry();
+      float* cols = ws.Get(0, static_cast<size_t>(kg * p));
+      const float* image = bottom[0]->data() + first * geom_.channels * geom_.height * geom_.width;
+      for (int g = 0; g < group_; ++g) {
+        Im2Col(image + g * gg.channels * geom_.height * geom_.width, gg, cols, p);
+        Gemm(false, false, mg, p, kg, 1.0f, w + g * mg * kg, kg, cols, p, b ? 1.0f : 0.0f, out + g * mg * p, p);
+      }
+      continue;
+    }
+    const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
     for (int g = 0; g < group_; ++g)
       Gemm(false, false, mg, cp, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * cp, cp, b ? 1.0f : 0.0f, out + g * mg * cp, cp);
     if (count > 1) ChannelMajorToBatch(out, count, num_output_, p, top[0]->data() + first * num_output_ * p);
@@ -106,6 +124,18 @@ void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, W
       BatchToChannelMajor(g, count, num_output_, p, gm);
       g = gm;
     }
+    if (count == 1 && group_ > 1) {  // group by group, as in Forward
+      const ConvGeometry gg = GroupGeometry();
+      float* cols = ws.Get(0, static_cast<size_t>(kg * p));
+      const int64_t group_size = gg.channels * geom_.height * geom_.width;
+      float* diff = bottom[0]->diff() + first * geom_.channels * geom_.height * geom_.width;
+      std::fill(diff, diff + group_ * group_size, 0.0f);
+      for (int grp = 0; grp < group_; ++grp) {
+        Gemm(true, false, kg, p, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * p, p, 0.0f, cols, p);
+        Col2Im(cols, p, gg, diff + grp * group_size);
+      }
+      continue;
+    }
     float* cols = ws.Get(0, static_cast<size_t>(geom_.taps() * cp));
     for (int grp = 0; grp < group_; ++grp)
       Gemm(true, false, kg, cp, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * cp, cp, 0.0f, cols + grp * kg * cp, cp);
@@ -122,9 +152,14 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
   if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()));
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first), cp = count * p;
+    // One image with several groups goes group by group (columns and relevance columns of one
+    // group at a time, still in cache for sgemm and col2im), as in Forward.
+    const bool by_group = count == 1 && group_ > 1;
+    const ConvGeometry gg = GroupGeometry();
+    const int64_t group_size = gg.channels * geom_.height * geom_.width;
     // Only alpha-beta looks at the inputs in column form: epsilon applies x after col2im,
     // and flat, w^2 and the transposed rule do not use x at all.
-    const float* cols = ab ? BlockColumns(*bottom[0], first, count, ws, 0) : nullptr;
+    const float* cols = ab && !by_group ? BlockColumns(*bottom[0], first, count, ws, 0) : nullptr;
     // Z (forward output incl. bias) and R, channel-major over the block's images.
     const float* z = top[0]->data() + first * num_output_ * p;
     const float* r = top[0]->diff() + first * num_output_ * p;
@@ -135,10 +170,13 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       z = zr;
       r = zr + num_output_ * cp;
     }
-    float* rcols = ws.Get(2, static_cast<size_t>(geom_.taps() * cp));
+    float* rcols = ws.Get(2, static_cast<size_t>((by_group ? kg : geom_.taps()) * cp));
+    float* group_cols = ab && by_group ? ws.Get(0, static_cast<size_t>(kg * p)) : nullptr;
     // The input factor x can wait until after col2im when every group surely defers it.
     const int64_t image_size = geom_.channels * geom_.height * geom_.width;
     const float* xb = bottom[0]->data() + first * image_size;
+    float* diff = bottom[0]->diff() + first * image_size;
+    if (by_group) std::fill(diff, diff + image_size, 0.0f);
     const bool defer = rule.linear == LinearRule::kEpsilon ||
                        (ab && !(rule.bias_treatment == 1 && b) && std::none_of(xb, xb + count * image_size, [](float v) { return v < 0; }));
     bool deferred = false;
@@ -146,14 +184,15 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       LinearProblem lp;
       lp.m = mg; lp.k = kg; lp.p = cp;
       lp.w = w + g * mg * kg;
-      lp.x = cols ? cols + g * kg * cp : nullptr;
+      if (group_cols) Im2Col(xb + g * group_size, gg, group_cols, p);
+      lp.x = group_cols ? group_cols : cols ? cols + g * kg * cp : nullptr;
       lp.z = z + g * mg * cp;
       // The original's alpha-beta reads group 0's biases for every group (compat only).
       const bool group0_bias = rule.compat_group_bias && ab;
       lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
       lp.z_bias = b ? b + g * mg : nullptr;
       lp.r = r + g * mg * cp;
-      lp.rx = rcols + g * kg * cp;
+      lp.rx = by_group ? rcols : rcols + g * kg * cp;
       if (ab) {
         lp.w_pos = signed_.pos() + g * mg * kg;
         lp.w_neg = signed_.neg() + g * mg * kg;
@@ -162,12 +201,11 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       lp.may_defer_input_factor = defer;
       deferred = ApplyLinearRule(rule, lp, ws);
       if (deferred != defer) Fail("internal: groups disagree on the deferred input factor");
+      if (by_group) Col2Im(rcols, p, gg, diff + g * group_size);
     }
-    ScatterBlock(rcols, first, count, *bottom[0]);
-    if (deferred) {
-      float* rx = bottom[0]->diff() + first * image_size;
-      for (int64_t i = 0; i < count * image_size; ++i) rx[i] *= xb[i];
-    }
+    if (!by_group) ScatterBlock(rcols, first, count, *bottom[0]);
+    if (deferred)
+      for (int64_t i = 0; i < count * image_size; ++i) diff[i] *= xb[i];
   }
 }
 

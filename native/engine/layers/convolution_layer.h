@@ -20,6 +20,8 @@ class ConvolutionLayer : public Layer {
  private:
   // Outputs per image from which images are processed one at a time.
   static constexpr int64_t kPerImagePositions = 512;
+  // The geometry of one group's input channels.
+  ConvGeometry GroupGeometry() const;
   int64_t BlockSize(int64_t n) const;
   // im2col of images [first, first+count) into one taps x (count*P) matrix.
   float* BlockColumns(const Blob& bottom, int64_t first, int64_t count, Workspace& ws, int slot) const;
