@@ -123,8 +123,7 @@ async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler):
     info = out.info;
   } else {
     const out = await input().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    src = new Uint16Array(out.data.length);
-    for (let i = 0; i < src.length; i++) src[i] = out.data[i] * 257;
+    src = widen8to16(out.data);
     info = out.info;
   }
   const W = info.width;
@@ -151,6 +150,20 @@ async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler):
   const res = new Uint16Array(out.data.buffer, out.data.byteOffset, out.data.length / 2);
   if (out.info.width !== tw || out.info.height !== th) throw new Error(`resize gave ${out.info.width}x${out.info.height}, expected ${tw}x${th}`);
   return { pixels: { data: dropAlpha(res, tw * th, out.info.channels), width: tw, height: th }, filter };
+}
+
+/**
+ * 8-bit values v → 16-bit v·257. Two at a time: a 32-bit word holding a and b becomes
+ * (a + b·2^16)·257 = a·257 + b·257·2^16 (in either byte order), and a·257 <= 65535 never carries
+ * into the other half.
+ */
+function widen8to16(bytes: Uint8Array): Uint16Array {
+  const out = new Uint16Array(bytes.length);
+  out.set(bytes);
+  const pairs = new Uint32Array(out.buffer, 0, out.length >> 1);
+  for (let i = 0; i < pairs.length; i++) pairs[i] = pairs[i] * 257;
+  if (out.length & 1) out[out.length - 1] *= 257;
+  return out;
 }
 
 function dropAlpha(src: Uint16Array, pixels: number, channels: number): Uint16Array {
