@@ -65,11 +65,18 @@ bool SkinnyGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
                 int64_t ldb, float beta, float* c, int64_t ldc) {
   if (!ta && tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights)  // X W^T: dots of W's rows with X's rows
     return SkinnyDots(n, k, m, b, ldb, a, lda, alpha, beta, c, 1, ldc);
-  if (!ta && !tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights)  // G W: W's rows scaled by G's columns
-    return SkinnyAxpys(k, n, m, b, ldb, a, 1, lda, alpha, beta, c, 1, ldc);
+  if (!ta && !tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights && SkinnyApplies(k, n, m)) {
+    // G W: W's rows scaled by G's columns. G^T first, so that the kernel reads each of W's
+    // rows' m factors from one place instead of m rows of G far apart.
+    static thread_local std::vector<float> gt;
+    gt.resize(static_cast<size_t>(m * k));
+    for (int64_t q = 0; q < m; ++q)
+      for (int64_t j = 0; j < k; ++j) gt[j * m + q] = a[q * lda + j];
+    return SkinnyAxpys(k, n, m, b, ldb, gt.data(), m, 1, alpha, beta, c, 1, ldc);
+  }
   if (ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights)  // W^T S
     return SkinnyAxpys(k, m, n, a, lda, b, ldb, 1, alpha, beta, c, ldc, 1);
-  if (!ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights) {  // W X: X's columns as rows first
+  if (!ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights && SkinnyApplies(m, k, n)) {  // W X: X's columns as rows first
     static thread_local std::vector<float> xt;
     xt.resize(static_cast<size_t>(n * k));
     for (int64_t i = 0; i < k; ++i)
