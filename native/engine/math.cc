@@ -102,25 +102,27 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   Sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
-  const int64_t oh = g.out_h, ow = g.out_w;
+void Im2Col(const float* images, const ConvGeometry& g, float* col, int64_t ld, int64_t count, int64_t image_stride) {
+  const int64_t oh = g.out_h, ow = g.out_w, p = oh * ow;
   const bool plain = g.kernel_h == 1 && g.kernel_w == 1 && g.pad_h == 0 && g.pad_w == 0 && g.stride_h == 1 &&
                      g.stride_w == 1;
-  if (plain) {  // 1x1 fast path: the matrix is the image itself
-    for (int64_t c = 0; c < g.channels; ++c)
-      std::memcpy(col + c * ld, image + c * g.height * g.width, sizeof(float) * g.height * g.width);
+  if (plain) {  // 1x1 fast path: the matrix is the images themselves
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t c = 0; c < g.channels; ++c)
+        std::memcpy(col + c * ld + i * p, images + i * image_stride + c * g.height * g.width, sizeof(float) * g.height * g.width);
     return;
   }
   // Every (channel, kernel row) pair writes its own rows: split those pairs over threads
-  // (channels alone would leave a core idle for a 3-channel first layer).
-#pragma omp parallel for schedule(static) if (g.channels * oh * ow * g.kernel_h * g.kernel_w > kParallelGrain)
+  // (channels alone would leave a core idle for a 3-channel first layer). A row holds the
+  // images side by side and is written from start to end.
+#pragma omp parallel for schedule(static) if (count * g.channels * p * g.kernel_h * g.kernel_w > kParallelGrain)
   for (int64_t ckh = 0; ckh < g.channels * g.kernel_h; ++ckh) {
     const int64_t c = ckh / g.kernel_h, kh = ckh % g.kernel_h;
-    const float* plane = image + c * g.height * g.width;
-    {
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
-        float* out = col + row * ld;
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+      const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
+      for (int64_t i = 0; i < count; ++i) {
+        const float* plane = images + i * image_stride + c * g.height * g.width;
+        float* out = col + row * ld + i * p;
         for (int64_t y = 0; y < oh; ++y) {
           const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
           float* o = out + y * ow;
@@ -152,38 +154,40 @@ void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld) {
   }
 }
 
-void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image) {
-  const int64_t oh = g.out_h, ow = g.out_w;
-  // Work items are bands of image rows of one channel: each adds onto its own rows only, so
-  // items can go to different threads. Few channels (a first layer's 3) are cut into several
-  // bands each, or one core would get twice the work of the other.
+void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* images, int64_t count, int64_t image_stride) {
+  const int64_t oh = g.out_h, ow = g.out_w, p = oh * ow;
+  // Work items are bands of image rows of one channel (in every image): each adds onto its
+  // own rows only, so items can go to different threads. Few channels (a first layer's 3)
+  // are cut into several bands each, or one core would get twice the work of the other.
   const int64_t bands = g.channels < 8 ? 4 : 1;
-#pragma omp parallel for schedule(static) if (g.channels * oh * ow * g.kernel_h * g.kernel_w > kParallelGrain)
+#pragma omp parallel for schedule(static) if (count * g.channels * p * g.kernel_h * g.kernel_w > kParallelGrain)
   for (int64_t item = 0; item < g.channels * bands; ++item) {
     const int64_t c = item / bands, band = item % bands;
     const int64_t row0 = g.height * band / bands, row1 = g.height * (band + 1) / bands;
-    float* plane = image + c * g.height * g.width;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
         const int64_t row = (c * g.kernel_h + kh) * g.kernel_w + kw;
-        const float* in = col + row * ld;
-        for (int64_t y = 0; y < oh; ++y) {
-          const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
-          if (iy < row0 || iy >= row1) continue;
-          float* dst = plane + iy * g.width;
-          const float* src = in + y * ow;
-          const int64_t off = kw * g.dilation_w - g.pad_w;
-          if (g.stride_w == 1) {
-            // Contiguous run of valid columns, as in Im2Col: no per-element bounds test.
-            const int64_t x0 = std::min(std::max<int64_t>(0, -off), ow);
-            const int64_t x1 = std::min(std::max(x0, g.width - off), ow);
-            float* d = dst + off;
-            for (int64_t x = x0; x < x1; ++x) d[x] += src[x];
-          } else {
-            const int64_t st = g.stride_w;
-            const int64_t x0 = std::min(ow, off >= 0 ? 0 : (-off + st - 1) / st);
-            const int64_t x1 = std::max(x0, std::min(ow, g.width - off <= 0 ? 0 : (g.width - off + st - 1) / st));
-            for (int64_t x = x0; x < x1; ++x) dst[x * st + off] += src[x];
+        for (int64_t i = 0; i < count; ++i) {
+          float* plane = images + i * image_stride + c * g.height * g.width;
+          const float* in = col + row * ld + i * p;
+          for (int64_t y = 0; y < oh; ++y) {
+            const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
+            if (iy < row0 || iy >= row1) continue;
+            float* dst = plane + iy * g.width;
+            const float* src = in + y * ow;
+            const int64_t off = kw * g.dilation_w - g.pad_w;
+            if (g.stride_w == 1) {
+              // Contiguous run of valid columns, as in Im2Col: no per-element bounds test.
+              const int64_t x0 = std::min(std::max<int64_t>(0, -off), ow);
+              const int64_t x1 = std::min(std::max(x0, g.width - off), ow);
+              float* d = dst + off;
+              for (int64_t x = x0; x < x1; ++x) d[x] += src[x];
+            } else {
+              const int64_t st = g.stride_w;
+              const int64_t x0 = std::min(ow, off >= 0 ? 0 : (-off + st - 1) / st);
+              const int64_t x1 = std::max(x0, std::min(ow, g.width - off <= 0 ? 0 : (g.width - off + st - 1) / st));
+              for (int64_t x = x0; x < x1; ++x) dst[x * st + off] += src[x];
+            }
           }
         }
       }

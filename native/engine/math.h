@@ -21,12 +21,13 @@ struct ConvGeometry {
   int64_t positions() const { return out_h * out_w; }
 };
 
-// Writes the im2col matrix of one image (taps x positions) into `col`, whose rows have
-// length `ld` (ld = batch * positions for a batch matrix; the image's block starts at col).
-void Im2Col(const float* image, const ConvGeometry& g, float* col, int64_t ld);
-// Adds column entries back onto their image pixels (padding taps are dropped). `image`
-// must be zeroed by the caller when it should not accumulate.
-void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* image);
+// Writes the im2col matrix of `count` images (taps x positions each) into `col`, whose rows
+// have length `ld`: image i's columns start at col + i * positions (ld = count * positions
+// for a batch matrix). Image i starts at images + i * image_stride.
+void Im2Col(const float* images, const ConvGeometry& g, float* col, int64_t ld, int64_t count = 1, int64_t image_stride = 0);
+// Adds column entries back onto their image pixels (padding taps are dropped), the layout as
+// in Im2Col. The images must be zeroed by the caller when they should not accumulate.
+void Col2Im(const float* col, int64_t ld, const ConvGeometry& g, float* images, int64_t count = 1, int64_t image_stride = 0);
 
 // src: N x C x P (Caffe blob)  <->  dst: C x (N*P) (one row per channel, images side by side).
 void BatchToChannelMajor(const float* src, int64_t n, int64_t c, int64_t p, float* dst);

@@ -68,8 +68,7 @@ float* ConvolutionLayer::BlockColumns(const Blob& bottom, int64_t first, int64_t
   const int64_t p = geom_.positions(), cp = count * p;
   float* cols = ws.Get(slot, static_cast<size_t>(geom_.taps() * cp));
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-#pragma omp parallel for schedule(static) if (count > 1)
-  for (int64_t i = 0; i < count; ++i) Im2Col(bottom.data() + (first + i) * image_size, geom_, cols + i * p, cp);
+  Im2Col(bottom.data() + first * image_size, geom_, cols, cp, count, image_size);
   return cols;
 }
 
@@ -78,8 +77,7 @@ void ConvolutionLayer::ScatterBlock(const float* cols, int64_t first, int64_t co
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
   float* diff = bottom.diff() + first * image_size;
   std::fill(diff, diff + count * image_size, 0.0f);
-#pragma omp parallel for schedule(static) if (count > 1)
-  for (int64_t i = 0; i < count; ++i) Col2Im(cols + i * p, count * p, geom_, diff + i * image_size);
+  Col2Im(cols, count * p, geom_, diff, count, image_size);
 }
 
 void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) {
