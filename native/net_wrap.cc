@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/math.h"
+#include "engine_thread.h"
 #include "spec_reader.h"
 
 namespace caffe_lrp {
@@ -42,7 +43,7 @@ class NetWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      Run();
+      RunOnEngineThread([this] { Run(); });
     } catch (const std::exception& e) {
       SetError(e.what());
     }
