@@ -1,14 +1,13 @@
 #include "engine/math.h"
 
-#include "engine/skinny_gemm.h"
-
-
 #include <cblas.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <vector>
+
+#include "engine/skinny_gemm.h"
 
 namespace caffe_lrp {
 
@@ -63,9 +62,9 @@ bool ThinGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
 // weights at close to memory speed where OpenBLAS does not. False when they do not apply.
 bool SkinnyGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
                 int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (!ta && tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights)  // X W^T: dots of W's rows with X's rows
+  if (!ta && tb && SkinnyApplies(n, k, m))  // X W^T: dots of W's rows with X's rows
     return SkinnyDots(n, k, m, b, ldb, a, lda, alpha, beta, c, 1, ldc);
-  if (!ta && !tb && m <= kSkinnyMaxVectors && n * k >= kLargeWeights && SkinnyApplies(k, n, m)) {
+  if (!ta && !tb && SkinnyApplies(k, n, m)) {
     // G W: W's rows scaled by G's columns. G^T first, so that the kernel reads each of W's
     // rows' m factors from one place instead of m rows of G far apart.
     static thread_local std::vector<float> gt;
@@ -74,9 +73,9 @@ bool SkinnyGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
       for (int64_t j = 0; j < k; ++j) gt[j * m + q] = a[q * lda + j];
     return SkinnyAxpys(k, n, m, b, ldb, gt.data(), m, 1, alpha, beta, c, 1, ldc);
   }
-  if (ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights)  // W^T S
+  if (ta && !tb && SkinnyApplies(k, m, n))  // W^T S
     return SkinnyAxpys(k, m, n, a, lda, b, ldb, 1, alpha, beta, c, ldc, 1);
-  if (!ta && !tb && n <= kSkinnyMaxVectors && m * k >= kLargeWeights && SkinnyApplies(m, k, n)) {  // W X: X's columns as rows first
+  if (!ta && !tb && SkinnyApplies(m, k, n)) {  // W X: X's columns as rows first
     static thread_local std::vector<float> xt;
     xt.resize(static_cast<size_t>(n * k));
     for (int64_t i = 0; i < k; ++i)
