@@ -1,8 +1,9 @@
 /**
  * The Node API: a loaded Caffe net that runs forward passes and explains its decisions.
- * All heavy work runs on libuv's thread pool; calls on one Net are queued so that the
- * forward/backward pairs of concurrent callers never interleave; different Nets run in
- * parallel. Results are fresh arrays owned by the caller.
+ * All heavy work runs off the event loop, on the engine's one compute thread (native/
+ * engine_thread.h); calls on one Net are queued so that the forward/backward pairs of
+ * concurrent callers never interleave, and calls of different Nets take turns. Results are
+ * fresh arrays owned by the caller.
  */
 import { CaffeLrpError } from './errors';
 import { loadNative, type NativeLayerInfo, type NativeNetInstance } from './native';

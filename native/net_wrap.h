@@ -1,5 +1,6 @@
 // NativeNet: the N-API face of one engine Net. Heavy calls (forward, backward) run as
-// AsyncWorkers on libuv's thread pool and settle a Promise; results are copied into fresh
+// AsyncWorkers that hand the computation to the engine thread (engine_thread.h) and settle a
+// Promise; results are copied into fresh
 // JS arrays, so nothing the caller holds aliases engine memory. One call at a time per
 // net (the JS layer queues calls; a second concurrent call here is refused, not raced).
 #pragma once
