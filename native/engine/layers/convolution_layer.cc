@@ -55,34 +55,22 @@ void ConvolutionLayer::Reshape(const Blobs& bottom, const Blobs& top) {
 // Images are processed in blocks: one image per block when an image has many output
 // positions (its column matrix is large enough for an efficient sgemm, and its Z/R are
 // the blob's own memory, so no layout copies), the whole batch for small outputs (one
-// wide sgemm instead of many thin ones).
+// wide sgemm instead of many thin ones). Within a block, groups go one at a time: a
+// group's columns are made just before its product (and scattered back just after it),
+// so the column buffer is one group's size and still in cache.
+int64_t ConvolutionLayer::BlockSize(int64_t n) const { return geom_.positions() >= kPerImagePositions ? 1 : n; }
+
 ConvGeometry ConvolutionLayer::GroupGeometry() const {
   ConvGeometry g = geom_;
   g.channels = geom_.channels / group_;
   return g;
 }
 
-int64_t ConvolutionLayer::BlockSize(int64_t n) const { return geom_.positions() >= kPerImagePositions ? 1 : n; }
-
-float* ConvolutionLayer::BlockColumns(const Blob& bottom, int64_t first, int64_t count, Workspace& ws, int slot) const {
-  const int64_t p = geom_.positions(), cp = count * p;
-  float* cols = ws.Get(slot, static_cast<size_t>(geom_.taps() * cp));
-  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  Im2Col(bottom.data() + first * image_size, geom_, cols, cp, count, image_size);
-  return cols;
-}
-
-void ConvolutionLayer::ScatterBlock(const float* cols, int64_t first, int64_t count, Blob& bottom) const {
-  const int64_t p = geom_.positions();
-  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  float* diff = bottom.diff() + first * image_size;
-  std::fill(diff, diff + count * image_size, 0.0f);
-  Col2Im(cols, count * p, geom_, diff, count, image_size);
-}
-
 void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) {
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
+  const ConvGeometry gg = GroupGeometry();
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width, group_size = gg.channels * geom_.height * geom_.width;
   const float* w = def_.blobs[0].data.data();
   const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
   for (int64_t first = 0; first < n; first += block) {
@@ -91,21 +79,12 @@ void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&
     // The output starts as the bias and the products add onto it (beta 1): OpenBLAS would
     // otherwise make a pass to clear it and we another to add the bias.
     if (b) FillRows(b, num_output_, cp, out);
-    if (count == 1 && group_ > 1) {
-      // One image, several groups: each group's columns are made just before its product,
-      // so the column buffer is a group's size and still in cache when sgemm reads it.
-      const ConvGeometry gg = GroupGeometry();
-      float* cols = ws.Get(0, static_cast<size_t>(kg * p));
-      const float* image = bottom[0]->data() + first * geom_.channels * geom_.height * geom_.width;
-      for (int g = 0; g < group_; ++g) {
-        Im2Col(image + g * gg.channels * geom_.height * geom_.width, gg, cols, p);
-        Gemm(false, false, mg, p, kg, 1.0f, w + g * mg * kg, kg, cols, p, b ? 1.0f : 0.0f, out + g * mg * p, p);
-      }
-      continue;
+    float* cols = ws.Get(0, static_cast<size_t>(kg * cp));
+    const float* images = bottom[0]->data() + first * image_size;
+    for (int g = 0; g < group_; ++g) {
+      Im2Col(images + g * group_size, gg, cols, cp, count, image_size);
+      Gemm(false, false, mg, cp, kg, 1.0f, w + g * mg * kg, kg, cols, cp, b ? 1.0f : 0.0f, out + g * mg * cp, cp);
     }
-    const float* cols = BlockColumns(*bottom[0], first, count, ws, 0);
-    for (int g = 0; g < group_; ++g)
-      Gemm(false, false, mg, cp, kg, 1.0f, w + g * mg * kg, kg, cols + g * kg * cp, cp, b ? 1.0f : 0.0f, out + g * mg * cp, cp);
     if (count > 1) ChannelMajorToBatch(out, count, num_output_, p, top[0]->data() + first * num_output_ * p);
   }
 }
@@ -113,6 +92,8 @@ void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&
 void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) {
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
+  const ConvGeometry gg = GroupGeometry();
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width, group_size = gg.channels * geom_.height * geom_.width;
   const float* w = def_.blobs[0].data.data();
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first), cp = count * p;
@@ -122,42 +103,27 @@ void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, W
       BatchToChannelMajor(g, count, num_output_, p, gm);
       g = gm;
     }
-    if (count == 1 && group_ > 1) {  // group by group, as in Forward
-      const ConvGeometry gg = GroupGeometry();
-      float* cols = ws.Get(0, static_cast<size_t>(kg * p));
-      const int64_t group_size = gg.channels * geom_.height * geom_.width;
-      float* diff = bottom[0]->diff() + first * geom_.channels * geom_.height * geom_.width;
-      std::fill(diff, diff + group_ * group_size, 0.0f);
-      for (int grp = 0; grp < group_; ++grp) {
-        Gemm(true, false, kg, p, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * p, p, 0.0f, cols, p);
-        Col2Im(cols, p, gg, diff + grp * group_size);
-      }
-      continue;
+    float* diff = bottom[0]->diff() + first * image_size;
+    std::fill(diff, diff + count * image_size, 0.0f);
+    float* cols = ws.Get(0, static_cast<size_t>(kg * cp));
+    for (int grp = 0; grp < group_; ++grp) {
+      Gemm(true, false, kg, cp, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * cp, cp, 0.0f, cols, cp);
+      Col2Im(cols, cp, gg, diff + grp * group_size, count, image_size);
     }
-    float* cols = ws.Get(0, static_cast<size_t>(geom_.taps() * cp));
-    for (int grp = 0; grp < group_; ++grp)
-      Gemm(true, false, kg, cp, mg, 1.0f, w + grp * mg * kg, kg, g + grp * mg * cp, cp, 0.0f, cols + grp * kg * cp, cp);
-    ScatterBlock(cols, first, count, *bottom[0]);
   }
 }
 
 void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) {
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
+  const ConvGeometry gg = GroupGeometry();
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width, group_size = gg.channels * geom_.height * geom_.width;
   const float* w = def_.blobs[0].data.data();
   const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
   const bool ab = rule.linear == LinearRule::kAlphaBeta;
   if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()));
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first), cp = count * p;
-    // One image with several groups goes group by group (columns and relevance columns of one
-    // group at a time, still in cache for sgemm and col2im), as in Forward.
-    const bool by_group = count == 1 && group_ > 1;
-    const ConvGeometry gg = GroupGeometry();
-    const int64_t group_size = gg.channels * geom_.height * geom_.width;
-    // Only alpha-beta looks at the inputs in column form: epsilon applies x after col2im,
-    // and flat, w^2 and the transposed rule do not use x at all.
-    const float* cols = ab && !by_group ? BlockColumns(*bottom[0], first, count, ws, 0) : nullptr;
     // Z (forward output incl. bias) and R, channel-major over the block's images.
     const float* z = top[0]->data() + first * num_output_ * p;
     const float* r = top[0]->diff() + first * num_output_ * p;
@@ -168,29 +134,30 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       z = zr;
       r = zr + num_output_ * cp;
     }
-    float* rcols = ws.Get(2, static_cast<size_t>((by_group ? kg : geom_.taps()) * cp));
-    float* group_cols = ab && by_group ? ws.Get(0, static_cast<size_t>(kg * p)) : nullptr;
-    // The input factor x can wait until after col2im when every group surely defers it.
-    const int64_t image_size = geom_.channels * geom_.height * geom_.width;
+    // Only alpha-beta looks at the inputs in column form: epsilon applies x after col2im,
+    // and flat, w^2 and the transposed rule do not use x at all.
+    float* cols = ab ? ws.Get(0, static_cast<size_t>(kg * cp)) : nullptr;
+    float* rcols = ws.Get(2, static_cast<size_t>(kg * cp));
     const float* xb = bottom[0]->data() + first * image_size;
     float* diff = bottom[0]->diff() + first * image_size;
-    if (by_group) std::fill(diff, diff + image_size, 0.0f);
+    std::fill(diff, diff + count * image_size, 0.0f);
+    // The input factor x can wait until after col2im when every group surely defers it.
     const bool defer = rule.linear == LinearRule::kEpsilon ||
                        (ab && !(rule.bias_treatment == 1 && b) && std::none_of(xb, xb + count * image_size, [](float v) { return v < 0; }));
     bool deferred = false;
     for (int g = 0; g < group_; ++g) {
+      if (cols) Im2Col(xb + g * group_size, gg, cols, cp, count, image_size);
       LinearProblem lp;
       lp.m = mg; lp.k = kg; lp.p = cp;
       lp.w = w + g * mg * kg;
-      if (group_cols) Im2Col(xb + g * group_size, gg, group_cols, p);
-      lp.x = group_cols ? group_cols : cols ? cols + g * kg * cp : nullptr;
+      lp.x = cols;
       lp.z = z + g * mg * cp;
       // The original's alpha-beta reads group 0's biases for every group (compat only).
       const bool group0_bias = rule.compat_group_bias && ab;
       lp.bias = b ? (group0_bias ? b : b + g * mg) : nullptr;
       lp.z_bias = b ? b + g * mg : nullptr;
       lp.r = r + g * mg * cp;
-      lp.rx = by_group ? rcols : rcols + g * kg * cp;
+      lp.rx = rcols;
       if (ab) {
         lp.w_pos = signed_.pos() + g * mg * kg;
         lp.w_neg = signed_.neg() + g * mg * kg;
@@ -199,9 +166,8 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       lp.may_defer_input_factor = defer;
       deferred = ApplyLinearRule(rule, lp, ws);
       if (deferred != defer) Fail("internal: groups disagree on the deferred input factor");
-      if (by_group) Col2Im(rcols, p, gg, diff + g * group_size);
+      Col2Im(rcols, cp, gg, diff + g * group_size, count, image_size);
     }
-    if (!by_group) ScatterBlock(rcols, first, count, *bottom[0]);
     if (deferred)
       for (int64_t i = 0; i < count * image_size; ++i) diff[i] *= xb[i];
   }

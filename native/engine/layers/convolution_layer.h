@@ -1,6 +1,6 @@
 // Convolution: Caffe's 2-D convolution with groups, padding, stride and dilation, run as
-// im2col over the whole batch + one sgemm per group. Its relevance rules are the shared
-// linear rules applied per group to the batch's column matrix.
+// im2col + one sgemm per group, over blocks of images. Its relevance rules are the shared
+// linear rules applied per group to the block's column matrix.
 #pragma once
 #include "engine/layer.h"
 #include "engine/math.h"
@@ -22,11 +22,8 @@ class ConvolutionLayer : public Layer {
   static constexpr int64_t kPerImagePositions = 512;
   // The geometry of one group's input channels.
   ConvGeometry GroupGeometry() const;
+  // Images per block (see convolution_layer.cc).
   int64_t BlockSize(int64_t n) const;
-  // im2col of images [first, first+count) into one taps x (count*P) matrix.
-  float* BlockColumns(const Blob& bottom, int64_t first, int64_t count, Workspace& ws, int slot) const;
-  // Writes a taps x (count*P) column matrix back onto those images' bottom diff.
-  void ScatterBlock(const float* cols, int64_t first, int64_t count, Blob& bottom) const;
 
   int num_output_, group_;
   bool bias_term_;
