@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "engine/error.h"
@@ -25,6 +26,16 @@ const float* ForwardOutput(const LinearProblem& lp, float* buffer) {
   return buffer;
 }
 
+// The rules that end with R_x = x * G (G in lp.rx): applies the factor x, or leaves it to
+// the caller when it may defer it (returns true then).
+bool ApplyInputFactor(const LinearProblem& lp, const char* rule_name) {
+  if (lp.may_defer_input_factor) return true;
+  if (!lp.x) throw EngineError(std::string("internal: the ") + rule_name + " rule needs the inputs unless the caller applies them");
+  const int64_t kp = lp.k * lp.p;
+  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
+  return false;
+}
+
 bool Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t mp = lp.m * lp.p;
   float* s = ws.Get(kSlotA, mp);
@@ -35,11 +46,7 @@ bool Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   else
     for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], eps);
   Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
-  if (lp.may_defer_input_factor) return true;
-  if (!lp.x) throw EngineError("internal: the epsilon rule needs the inputs unless the caller applies them");
-  const int64_t kp = lp.k * lp.p;
-  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
-  return false;
+  return ApplyInputFactor(lp, "epsilon");
 }
 
 void Transposed(const LinearProblem& lp) {
@@ -164,7 +171,10 @@ void MixedSignAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool wit
   Gemm(false, false, m, p, k, 1.0f, w_abs, k, x_abs, p, 0.0f, a_all, p);
   const float* zb = lp.z_bias ? lp.z_bias : lp.bias;
   if (!lp.z) Gemm(false, false, m, p, k, 1.0f, lp.w, k, lp.x, p, 0.0f, sums + mp, p);
-  // The conditioning test, on the sums from the identities.
+  // Z+ and Z- from the identities (a == 0: every contribution is 0), and the conditioning
+  // test on them.
+  auto positive_sum = [](float a, float wx) { return a == 0.0f ? 0.0f : 0.5f * (wx + a); };
+  auto negative_sum = [](float a, float wx, float zp) { return a == 0.0f ? 0.0f : wx - zp; };
   auto ill_conditioned = [&](float a, float zp, float zn, float bp, float bn) {
     return (std::fabs(zp + bp) < kConditioning * a) | (with_beta & (std::fabs(zn + bn) < kConditioning * a));
   };
@@ -185,8 +195,7 @@ void MixedSignAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool wit
     int64_t ill_in_row = 0;
     for (int64_t q = 0; q < p; ++q) {
       const float a = a_row[q], wx = wx_row[q] - wx_offset;
-      const float zp = a == 0.0f ? 0.0f : 0.5f * (wx + a);  // a == 0: every contribution is 0
-      const float zn = a == 0.0f ? 0.0f : wx - zp;
+      const float zp = positive_sum(a, wx), zn = negative_sum(a, wx, zp);
       ill_in_row += ill_conditioned(a, zp, zn, bp, bn);
       const float sp = PositiveQuotient(zp + bp, r[q], alpha, tiny);
       const float sn = with_beta ? NegativeQuotient(zn + bn, r[q], beta, tiny) : 0.0f;
@@ -197,8 +206,8 @@ void MixedSignAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool wit
     const float* w = lp.w + j * k;
     for (int64_t q = 0; q < p; ++q) {
       const float a = a_row[q], wx = wx_row[q] - wx_offset;
-      const float zp_approx = a == 0.0f ? 0.0f : 0.5f * (wx + a);
-      if (!ill_conditioned(a, zp_approx, a == 0.0f ? 0.0f : wx - zp_approx, bp, bn)) continue;
+      const float zp_identity = positive_sum(a, wx);
+      if (!ill_conditioned(a, zp_identity, negative_sum(a, wx, zp_identity), bp, bn)) continue;
       double zp = 0, zn = 0;
       for (int64_t i = 0; i < k; ++i) {
         const double c = static_cast<double>(w[i]) * lp.x[i * p + q];
@@ -237,9 +246,7 @@ bool SkinnyAlphaBeta(const LayerRule& rule, const LinearProblem& lp, bool with_b
     std::fill(s + mp, s + 2 * mp, 0.0f);
   AlphaBetaQuotients(rule, lp, with_beta, s);
   SkinnySignedAxpys(m, k, p, lp.w, k, s, s + mp, p, 1, lp.rx, p, 1);  // W+^T S+ + W-^T S-
-  if (lp.may_defer_input_factor) return true;
-  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
-  return false;
+  return ApplyInputFactor(lp, "alpha-beta");
 }
 
 bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
@@ -275,9 +282,7 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   // R = x (W+^T S+ + W-^T S-).
   Gemm(true, false, k, p, m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
   if (with_beta) Gemm(true, false, k, p, m, 1.0f, wn, k, s + mp, p, 1.0f, lp.rx, p);
-  if (lp.may_defer_input_factor) return true;
-  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
-  return false;
+  return ApplyInputFactor(lp, "alpha-beta");
 }
 
 // Alpha-beta with the bias spread over the K inputs (biastreatmenttype 1):
