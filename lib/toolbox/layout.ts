@@ -18,50 +18,43 @@ function checkSize(data: ArrayLike<number>, dims: number[], what: string): void 
     throw new CaffeLrpError('SHAPE', `${what}: ${data.length} values do not fit the shape ${dims.join('x')}`);
 }
 
+/**
+ * The 4-D array `data` of shape `dims` with its axes reordered: output axis i is input axis
+ * order[i]. Every conversion between the two layouts below is one of these.
+ */
+function permute4<T extends Values>(data: T, dims: number[], order: [number, number, number, number], what: string): T {
+  checkSize(data, dims, what);
+  if (dims.length !== 4) throw new CaffeLrpError('SHAPE', `${what}: the shape ${dims.join('x')} is not 4-D`);
+  const inStride = [dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1];
+  const [d0, d1, d2, d3] = order.map((a) => dims[a]);
+  const [s0, s1, s2, s3] = order.map((a) => inStride[a]);
+  const out = make(data, data.length);
+  let o = 0;
+  for (let i0 = 0; i0 < d0; ++i0)
+    for (let i1 = 0; i1 < d1; ++i1)
+      for (let i2 = 0; i2 < d2; ++i2)
+        for (let i3 = 0; i3 < d3; ++i3) out[o++] = data[i0 * s0 + i1 * s1 + i2 * s2 + i3 * s3];
+  return out;
+}
+
 /** N x H x W x C -> N x C x H x W. `shape` is the NHWC shape. */
 export function nhwcToNchw<T extends Values>(data: T, shape: [number, number, number, number] | number[]): T {
-  checkSize(data, shape, 'nhwcToNchw');
-  const [n, h, w, c] = shape;
-  const out = make(data, data.length);
-  for (let i = 0; i < n; ++i)
-    for (let y = 0; y < h; ++y)
-      for (let x = 0; x < w; ++x)
-        for (let ch = 0; ch < c; ++ch) out[((i * c + ch) * h + y) * w + x] = data[((i * h + y) * w + x) * c + ch];
-  return out;
+  return permute4(data, shape, [0, 3, 1, 2], 'nhwcToNchw');
 }
 
 /** N x C x H x W -> N x H x W x C. `shape` is the NCHW shape. */
 export function nchwToNhwc<T extends Values>(data: T, shape: [number, number, number, number] | number[]): T {
-  checkSize(data, shape, 'nchwToNhwc');
-  const [n, c, h, w] = shape;
-  const out = make(data, data.length);
-  for (let i = 0; i < n; ++i)
-    for (let ch = 0; ch < c; ++ch)
-      for (let y = 0; y < h; ++y)
-        for (let x = 0; x < w; ++x) out[((i * h + y) * w + x) * c + ch] = data[((i * c + ch) * h + y) * w + x];
-  return out;
+  return permute4(data, shape, [0, 2, 3, 1], 'nchwToNhwc');
 }
 
 /** Toolbox filters (h, w, d, n) -> engine convolution weights (n, d, h, w). */
 export function convWeightsToEngine<T extends Values>(weights: T, h: number, w: number, d: number, n: number): T {
-  checkSize(weights, [h, w, d, n], 'convWeightsToEngine');
-  const out = make(weights, weights.length);
-  for (let y = 0; y < h; ++y)
-    for (let x = 0; x < w; ++x)
-      for (let c = 0; c < d; ++c)
-        for (let f = 0; f < n; ++f) out[((f * d + c) * h + y) * w + x] = weights[((y * w + x) * d + c) * n + f];
-  return out;
+  return permute4(weights, [h, w, d, n], [3, 2, 0, 1], 'convWeightsToEngine');
 }
 
 /** Engine convolution weights (n, d, h, w) -> toolbox filters (h, w, d, n). */
 export function convWeightsToToolbox<T extends Values>(weights: T, n: number, d: number, h: number, w: number): T {
-  checkSize(weights, [n, d, h, w], 'convWeightsToToolbox');
-  const out = make(weights, weights.length);
-  for (let f = 0; f < n; ++f)
-    for (let c = 0; c < d; ++c)
-      for (let y = 0; y < h; ++y)
-        for (let x = 0; x < w; ++x) out[((y * w + x) * d + c) * n + f] = weights[((f * d + c) * h + y) * w + x];
-  return out;
+  return permute4(weights, [n, d, h, w], [2, 3, 1, 0], 'convWeightsToToolbox');
 }
 
 /**
