@@ -66,25 +66,22 @@ void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   top[0]->Reshape({b.num(), channels_, out_h_, out_w_});
 }
 
+PoolingLayer::Span PoolingLayer::AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t size) {
+  const int64_t start = o * stride - pad;
+  // AVE divides by the window size clipped to the padded input, before clipping to the image.
+  const int64_t stop = std::min(start + kernel, size + pad);
+  return {std::max<int64_t>(start, 0), std::min(stop, size), stop - start};
+}
+
 std::vector<PoolingLayer::Span> PoolingLayer::AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t size) {
   std::vector<Span> spans(static_cast<size_t>(outputs));
-  for (int64_t o = 0; o < outputs; ++o) {
-    const int64_t start = o * stride - pad;
-    // AVE divides by the window size clipped to the padded input, before clipping to the image.
-    const int64_t stop = std::min(start + kernel, size + pad);
-    spans[o] = {std::max<int64_t>(start, 0), std::min(stop, size), stop - start};
-  }
+  for (int64_t o = 0; o < outputs; ++o) spans[o] = AxisSpan(o, kernel, stride, pad, size);
   return spans;
 }
 
 PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
-  Window w{};
-  int64_t h0 = ph * sh_ - ph_, w0 = pw * sw_ - pw_;
-  int64_t h1 = std::min(h0 + kh_, height_ + ph_), w1 = std::min(w0 + kw_, width_ + pw_);
-  w.divisor = (h1 - h0) * (w1 - w0);
-  w.h0 = std::max<int64_t>(h0, 0); w.w0 = std::max<int64_t>(w0, 0);
-  w.h1 = std::min(h1, height_); w.w1 = std::min(w1, width_);
-  return w;
+  const Span r = AxisSpan(ph, kh_, sh_, ph_, height_), c = AxisSpan(pw, kw_, sw_, pw_, width_);
+  return {r.begin, r.end, c.begin, c.end, r.padded * c.padded};
 }
 
 void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {

@@ -29,6 +29,7 @@ class PoolingLayer : public Layer {
   // One axis of a window: [begin, end) inside the image, and its extent in the padded input
   // (AVE's divisor is the product of the two axes' extents).
   struct Span { int64_t begin, end, padded; };
+  static Span AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t size);
   static std::vector<Span> AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t size);
   void ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const;
   // Visits every (plane, output position, window) with the window's inputs and R_out.
