@@ -22,3 +22,5 @@ export { parseTextMatrix, readTextMatrix, formatTextMatrix, writeTextMatrix } fr
 export type { LayerRulesOption, LayerRuleOption, Semantics } from './relevance/layer-rules';
 /** The LRP Toolbox's own text model format, rules and rendering helpers. */
 export * as toolbox from './toolbox';
+export { demoModel } from './demo-model';
+export type { DemoModel } from './demo-model';

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { NetSpec } from './caffe/netspec-types';
+import { packageRoot } from './package-root';
 
 export interface NativeLayerInfo {
   index: number;
@@ -82,18 +83,9 @@ export interface NativeModule {
 
 let cached: NativeModule | undefined;
 
-function projectRoot(): string {
-  // lib/ (ts-jest) or dist/lib/ (compiled)
-  for (const up of ['..', '../..']) {
-    const candidate = path.resolve(__dirname, up);
-    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
-  }
-  return path.resolve(__dirname, '..');
-}
-
 export function loadNative(): NativeModule {
   if (cached) return cached;
-  const root = projectRoot();
+  const root = packageRoot();
   const override = process.env.CAFFE_LRP_NATIVE;
   const candidates = override
     ? [override]
