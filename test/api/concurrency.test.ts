@@ -57,19 +57,27 @@ test('results are fresh arrays: later calls do not overwrite them', async () => 
 });
 
 test('the event loop stays responsive while a batch of 10 CaffeNet-architecture images is explained', async () => {
+  // Relative, not absolute: were the work done on the event loop, the longest gap between
+  // timer ticks would be about the whole call; off the loop it is a small fraction of it,
+  // however busy the machine is (load slows the call and the ticks alike).
   const net = new Net(caffenetSpec(10));
   const x = benchInput(10);
   let worst = 0;
+  let ticks = 0;
   let last = Date.now();
   const timer = setInterval(() => {
     const now = Date.now();
-    worst = Math.max(worst, now - last - 5);
+    worst = Math.max(worst, now - last);
     last = now;
+    ticks++;
   }, 5);
+  const start = Date.now();
   await net.explain(x, { relpropformulatype: 0, epsstab: 1, lastlayerindex: -2, targets: Array(10).fill('top1') });
+  const total = Date.now() - start;
   clearInterval(timer);
-  console.log(`worst timer lag during explain: ${worst} ms`);
-  expect(worst).toBeLessThan(50);
+  console.log(`explain took ${total} ms; worst gap between 5 ms timer ticks: ${worst} ms over ${ticks} ticks`);
+  expect(worst).toBeLessThan(total / 4);
+  expect(ticks).toBeGreaterThan(4);
   await net.dispose();
 }, 60000);
 

@@ -11,7 +11,6 @@ import {
   floatBytes,
   lenField,
   negativeVarint,
-  sharedAvailable,
   stringField,
   tag,
   v1Layer,
@@ -19,6 +18,7 @@ import {
   varint,
   varintField,
 } from '../helpers/caffe-fixtures';
+import { describeShared } from '../helpers/shared-data';
 
 const blobsOf = (l: LayerObject | undefined): DecodedBlob[] => (l?.blobs ?? []) as DecodedBlob[];
 
@@ -249,7 +249,7 @@ describe('decodeBlobProtoFile', () => {
   });
 });
 
-describe('shared caffemodels decode (skipped when /work/shared is absent)', () => {
+describeShared('shared caffemodels decode', 'models', () => {
   const files = [
     'lenet-mnist/lenet_iter_10000.caffemodel',
     'lenet-mnist-v1/lenet_iter_10000.caffemodel',
@@ -261,7 +261,6 @@ describe('shared caffemodels decode (skipped when /work/shared is absent)', () =
     'ultraface-rfb320/RFB-320.caffemodel',
   ];
   test.each(files)('%s', (f) => {
-    if (!sharedAvailable(f)) return;
     const net = decodeCaffemodel(fs.readFileSync(`${MODELS}/${f}`), f);
     const layers = (net.layer ?? net.layers ?? []) as LayerObject[];
     expect(layers.length).toBeGreaterThan(0);
@@ -269,7 +268,6 @@ describe('shared caffemodels decode (skipped when /work/shared is absent)', () =
   });
 
   test('lenet V2 blob facts', () => {
-    if (!sharedAvailable('lenet V2 blob facts')) return;
     const net = decodeCaffemodel(fs.readFileSync(`${MODELS}/lenet-mnist/lenet_iter_10000.caffemodel`), 'lenet');
     expect(net.layer!.map((l) => l.type)).toEqual(['Data', 'Convolution', 'Pooling', 'Convolution', 'Pooling', 'InnerProduct', 'ReLU', 'InnerProduct', 'SoftmaxWithLoss']);
     const ip1 = net.layer!.find((l) => l.name === 'ip1')!;
@@ -280,7 +278,6 @@ describe('shared caffemodels decode (skipped when /work/shared is absent)', () =
   });
 
   test('lenet V1 blob facts: legacy dims', () => {
-    if (!sharedAvailable('lenet V1 blob facts')) return;
     const net = decodeCaffemodel(fs.readFileSync(`${MODELS}/lenet-mnist-v1/lenet_iter_10000.caffemodel`), 'lenet-v1');
     const ip1 = net.layers!.find((l) => l.name === 'ip1')!;
     expect(ip1.type).toBe('INNER_PRODUCT');

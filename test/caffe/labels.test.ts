@@ -1,5 +1,6 @@
 import { loadLabels, parseLabels } from '../../lib/caffe';
-import { MODELS, SHARED, sharedAvailable } from '../helpers/caffe-fixtures';
+import { MODELS, SHARED } from '../helpers/caffe-fixtures';
+import { itShared } from '../helpers/shared-data';
 
 describe('label files', () => {
   test('synset_words style: the WordNet id is stripped', () => {
@@ -15,8 +16,7 @@ describe('label files', () => {
     expect(parseLabels('')).toEqual([]);
   });
 
-  test('the shared class lists (skipped when absent)', async () => {
-    if (!sharedAvailable('shared label files')) return;
+  itShared('the shared class lists', ['models', 'vectors'], async () => {
     const imagenet = await loadLabels(`${MODELS}/imagenet-aux/imagenet-classes.txt`);
     expect(imagenet.length).toBe(1000);
     expect(imagenet[0]).toBe('tench, Tinca tinca');

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import { CaffeLrpError } from '../../lib/errors';
 import { loadMean, parseBinaryprotoMean, parseMean, parseTextMean } from '../../lib/caffe';
-import { MODELS, blobLegacy, blobWithShape, doubleBytes, lenField, sharedAvailable, varint } from '../helpers/caffe-fixtures';
+import { MODELS, blobLegacy, blobWithShape, doubleBytes, lenField, varint } from '../helpers/caffe-fixtures';
+import { itShared } from '../helpers/shared-data';
 
 function fails(fn: () => unknown, code: string, ...parts: RegExp[]): CaffeLrpError {
   try {
@@ -39,8 +40,7 @@ describe('binaryproto means', () => {
     fails(() => parseBinaryprotoMean(Buffer.from(blobLegacy([1, 0, 2, 2], [])), 'empty.binaryproto'), 'SHAPE', /empty/);
   });
 
-  test('the shared CIFAR-10 and ImageNet means (skipped when absent)', async () => {
-    if (!sharedAvailable('shared means')) return;
+  itShared('the shared CIFAR-10 and ImageNet means', 'models', async () => {
     const cifar = await loadMean(`${MODELS}/cifar10-aux/cifar10_mean.binaryproto`);
     expect([cifar.channels, cifar.height, cifar.width]).toEqual([3, 32, 32]);
     const planeMeans = (m: typeof cifar) =>

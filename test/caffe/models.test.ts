@@ -1,20 +1,19 @@
 /**
- * Acceptance: every model under /work/shared/models parses and builds, and the layer
+ * Acceptance: every model under ../shared/models parses and builds, and the layer
  * lists, blob shapes and parameter values match the facts in their SOURCE.md files, in
  * the vectors' meta.json layer lists (Caffe's own internal lists) and in the layer lists
  * that Caffe saved inside the caffemodels (including its automatic Split layers).
- * Skipped, with a printed reason, when /work/shared is absent.
+ * Skipped, with a printed reason, when ../shared is absent.
  */
 import * as fs from 'fs';
 import { loadNetSpec, loadNetSpecSync, readCaffemodel } from '../../lib/caffe';
 import { LayerSpec, NetSpec } from '../../lib/caffe/netspec-types';
 import { LayerObject } from '../../lib/caffe/proto-objects';
-import { MODELS, SHARED, sharedAvailable } from '../helpers/caffe-fixtures';
+import { MODELS, SHARED } from '../helpers/caffe-fixtures';
+import { describeIfShared } from '../helpers/shared-data';
 
 const VECTORS = `${SHARED}/vectors`;
-const have = fs.existsSync(MODELS);
-if (!have) sharedAvailable('the shared-model acceptance tests');
-const maybe = have ? describe : describe.skip;
+const maybe = describeIfShared(['models', 'vectors'], 'the shared-model acceptance tests');
 
 const load = (prototxt: string, caffemodel?: string, inputShape?: number[]): NetSpec =>
   loadNetSpecSync({ prototxt: `${MODELS}/${prototxt}`, caffemodel: caffemodel && `${MODELS}/${caffemodel}`, inputShape });

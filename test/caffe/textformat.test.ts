@@ -1,7 +1,7 @@
 /**
  * Tests for the protobuf text-format parser and printer (lib/caffe/textformat.ts):
  * every syntax form, every error with its exact position, printing, round trips, the real
- * model files under /work/shared/models, and linear-time behaviour on large or hostile input.
+ * model files under ../shared/models, and linear-time behaviour on large or hostile input.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,6 +16,8 @@ import {
 } from '../../lib/caffe/textformat';
 import { caffeType } from '../../lib/caffe/schema';
 import { CaffeLrpError } from '../../lib/errors';
+import { expectLinearGrowth } from '../helpers/growth';
+import { describeShared, sharedPath } from '../helpers/shared-data';
 
 const Net = caffeType('NetParameter');
 const Layer = caffeType('LayerParameter');
@@ -648,11 +650,7 @@ describe('round trips: parseTextFormat(printTextFormat(x)) deep-equals x', () =>
 });
 
 /** Real Caffe model definitions from the shared reference folder. */
-const MODELS = '/work/shared/models';
-const describeIfShared = fs.existsSync(MODELS) ? describe : describe.skip;
-if (!fs.existsSync(MODELS)) {
-  console.warn(`textformat tests: ${MODELS} is absent, so the tests on real prototxt files are skipped`);
-}
+const MODELS = sharedPath('models');
 
 /** Every .prototxt under the models folder, except solver definitions (a SolverParameter, not a net). */
 function findPrototxts(dir: string): string[] {
@@ -666,7 +664,7 @@ function findPrototxts(dir: string): string[] {
   return found.sort();
 }
 
-describeIfShared('real model prototxts', () => {
+describeShared('real model prototxts', 'models', () => {
   const files = findPrototxts(MODELS);
   const load = (rel: string): Record<string, any> => {
     const file = path.join(MODELS, rel);
@@ -789,7 +787,6 @@ describeIfShared('real model prototxts', () => {
 
   test('a solver file is not a net: clean SCHEMA error at its first field', () => {
     const file = path.join(MODELS, 'resnet20-cifar10/solver.prototxt');
-    if (!fs.existsSync(file)) return;
     const e = catchError(() => parseTextFormat(fs.readFileSync(file, 'utf8'), Net, file));
     expect({ code: e.code, line: e.line, column: e.column }).toEqual({ code: 'SCHEMA', line: 2, column: 1 });
     expect(e.message).toContain("unknown field 'net' in caffe.NetParameter");
@@ -808,11 +805,12 @@ describe('fixture files', () => {
 });
 
 describe('performance: linear time on large and hostile input', () => {
-  function timed<T>(fn: () => T): { value: T; ms: number } {
-    const start = process.hrtime.bigint();
-    const value = fn();
-    return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 };
-  }
+  // No absolute speed limits here (speed is the bench's business): the 100k-line prototxt
+  // must grow linearly (4x the layers at most 10x the time; quadratic work gives 16x), and
+  // each hostile input must finish within a hang bound of 20x the time the slowest of them
+  // takes on a busy 2-core machine (about 0.5 s); quadratic work on these megabyte inputs
+  // would take hours, not seconds.
+  const HANG_BOUND_MS = 10000;
 
   function bigNet(layers: number): string {
     const parts = ['name: "big"  # 10 lines per layer\n'];
@@ -826,16 +824,14 @@ describe('performance: linear time on large and hostile input', () => {
     return parts.join('');
   }
 
-  test('a 100k-line prototxt parses in well under a second and prints fast', () => {
+  test('a 100k-line prototxt parses and prints in linear time', () => {
     const text = bigNet(10000);
     expect(text.split('\n').length).toBeGreaterThanOrEqual(100000);
-    parse(bigNet(500)); // warm up the JIT
-    const { value: net, ms } = timed(() => parse(text));
+    const net = parse(text);
     expect(net.layer).toHaveLength(10000);
     expect(net.layer[9999][SOURCE_LINE]).toBe(2 + 9999 * 10);
-    expect(ms).toBeLessThan(1000);
-    const printed = timed(() => printTextFormat(net, Net));
-    expect(printed.ms).toBeLessThan(1000);
+    expectLinearGrowth('parsing', bigNet, (t) => parse(t), 2500, { k: 4, bound: 10 });
+    expectLinearGrowth('printing', (n) => parse(bigNet(n)), (parsed) => printTextFormat(parsed, Net), 2500, { k: 4, bound: 10 });
   });
 
   test.each<[string, () => string, protobuf.Type]>([
@@ -851,15 +847,14 @@ describe('performance: linear time on large and hostile input', () => {
     ['1M stray closing braces', () => '}'.repeat(1e6), Net],
     ['500k signs', () => 'input_dim: ' + '-'.repeat(5e5), Net],
     ['deep recursion attempt', () => 'child { '.repeat(2e5), Node],
-  ])('%s', (_name, make, type) => {
+  ])('%s: parsed or rejected with our error, within the hang bound', (_name, make, type) => {
     const text = make();
-    const { ms } = timed(() => {
-      try {
-        parseTextFormat(text, type, FILE);
-      } catch (e) {
-        expect(e).toBeInstanceOf(CaffeLrpError);
-      }
-    });
-    expect(ms).toBeLessThan(500);
+    const start = process.hrtime.bigint();
+    try {
+      parseTextFormat(text, type, FILE);
+    } catch (e) {
+      expect(e).toBeInstanceOf(CaffeLrpError);
+    }
+    expect(Number(process.hrtime.bigint() - start) / 1e6).toBeLessThan(HANG_BOUND_MS);
   });
 });

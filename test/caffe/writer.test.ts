@@ -16,7 +16,8 @@ import { buildNetSpec } from '../../lib/caffe/netspec';
 import { caffeType } from '../../lib/caffe/schema';
 import { LayerSpec, NetSpec } from '../../lib/caffe/netspec-types';
 import { CaffeLrpError } from '../../lib/errors';
-import { MODELS, sharedAvailable, withRandomWeights } from '../helpers/caffe-fixtures';
+import { MODELS, withRandomWeights } from '../helpers/caffe-fixtures';
+import { testIfShared } from '../helpers/shared-data';
 
 const structure = (text: string, inputShape?: number[]): NetSpec => buildNetSpec(parsePrototxt(text, 'fixture.prototxt'), undefined, { file: 'fixture.prototxt', inputShape });
 
@@ -184,15 +185,13 @@ describe('round trip of the shared models (skipped when absent)', () => {
     ['mtcnn/det4.prototxt', 'mtcnn/det4.caffemodel', undefined],
     ['ultraface-rfb320/RFB-320.prototxt', 'ultraface-rfb320/RFB-320.caffemodel', undefined],
   ];
-  test.each(models)('%s', (p, m, inputShape) => {
-    if (!sharedAvailable(p)) return;
+  testIfShared('models', 'round trips of the shared models').each(models)('%s', (p, m, inputShape) => {
     const spec = loadNetSpecSync({ prototxt: `${MODELS}/${p}`, caffemodel: `${MODELS}/${m}`, inputShape });
     expectSameNet(spec, reread(spec));
     expectSameNet(spec, reread(spec, { inputStyle: 'Input' }));
   });
 
-  test('prototxt-only nets', () => {
-    if (!sharedAvailable('prototxt-only round trip')) return;
+  testIfShared('models/prototxt-only', 'prototxt-only round trip')('prototxt-only nets', () => {
     for (const p of ['squeezenet-v1.1/deploy.prototxt', 'lrp-toolbox-googlenet/deploy.prototxt', 'lrp-toolbox-caffenet/deploy.prototxt']) {
       const spec = loadNetSpecSync({ prototxt: `${MODELS}/prototxt-only/${p}` });
       const again = loadNetSpecSync({ prototxt: Buffer.from(writePrototxt(spec)) });

@@ -10,11 +10,10 @@ import type { NetSpec } from '../../lib/caffe/netspec-types';
 import { COMMANDS, main, type CommandName } from '../../demonstrator/cli';
 import { smallNet, rand } from '../helpers/small-nets';
 import { copyCase, dropKey, listFiles, MINI, readRawhm, run, setKey, tempDir } from './cli-helpers';
-import { VECTORS, haveShared } from './shared';
+import { VECTORS, describeIfShared, testIfShared } from './shared';
 
 const CASE = 'e2e-lrp_demo-f100-mc';
-const have = haveShared(path.join(VECTORS, CASE), 'demonstrator command-line tests that run a net');
-const withShared = have ? describe : describe.skip;
+const withShared = describeIfShared(path.join(VECTORS, CASE), 'demonstrator command-line tests that run a net');
 const PKG = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 
 const dirs: string[] = [];
@@ -232,8 +231,7 @@ withShared('progress and empty lists', () => {
 });
 
 describe('1-channel net', () => {
-  test('grey input: rawhm with one channel, PNGs written', async () => {
-    if (!haveShared(path.join(VECTORS, CASE, 'images'), 'the 1-channel demonstrator test (needs a test image)')) return;
+  testIfShared(path.join(VECTORS, CASE, 'images'), 'the 1-channel demonstrator test (needs a test image)')('grey input: rawhm with one channel, PNGs written', async () => {
     const d = scratch();
     const spec: NetSpec = smallNet(1, true, 11);
     spec.inputs[0].shape = [1, 1, 10, 10];

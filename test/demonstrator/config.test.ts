@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CaffeLrpError } from '../../lib/errors';
 import { DEFAULTS, parseConfig, readConfig } from '../../demonstrator/config';
-import { E2E_CASES, VECTORS, haveShared } from './shared';
+import { E2E_CASES, VECTORS, testIfShared } from './shared';
 
 const CWD = '/work/case';
 const minimal = 'param_file\nnet.prototxt\nmodel_file\nnet.caffemodel\n';
@@ -23,9 +23,8 @@ function error(text: string): CaffeLrpError {
 }
 
 describe('config files', () => {
-  test("the original's shipped-style config (e2e case) parses to the values it names", () => {
+  testIfShared(path.join(VECTORS, E2E_CASES[0]), 'the e2e config')("the original's shipped-style config (e2e case) parses to the values it names", () => {
     const dir = path.join(VECTORS, E2E_CASES[0]);
-    if (!haveShared(dir, 'e2e config')) return;
     const { config, warnings } = readConfig(path.join(dir, 'config.txt'), { cwd: dir });
     expect(warnings).toEqual([]);
     expect(config.paramFile).toBe(path.join(VECTORS, 'models/mini-caffenet/mini-caffenet_deploy_batch1.prototxt'));

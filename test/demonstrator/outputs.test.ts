@@ -18,7 +18,7 @@ import {
 } from '../../demonstrator/outputs';
 import { loadDemoMean } from '../../demonstrator/demo-mean';
 import { preprocessImage } from '../../demonstrator/preprocess';
-import { E2E_CASES, VECTORS, haveShared } from './shared';
+import { E2E_CASES, VECTORS, testIfShared } from './shared';
 
 let tmp: string;
 beforeAll(() => {
@@ -97,9 +97,8 @@ describe('formatFloatLikeCpp', () => {
     expect(formatFloatLikeCpp(NaN, true)).toBe('-nan');
   });
 
-  test('every number of the original rawhm and score files re-formats byte-identically', () => {
+  testIfShared(E2E_CASES.map(expectedDir), 'the original rawhm files')('every number of the original rawhm and score files re-formats byte-identically', () => {
     const files = rawhmFiles();
-    if (files.length === 0 && !haveShared(VECTORS, 'rawhm files')) return;
     let n = 0;
     for (const f of files) {
       const tokens = fs.readFileSync(f, 'utf8').split(/\s+/).filter((s) => s);
@@ -144,9 +143,8 @@ describe('rawhm text', () => {
     expect(formatRawhm({ channels: 1, height: 1, width: 2, data, channelOrder: 'GRAY' })).toBe('1\n1 2\nnan -nan \n');
   });
 
-  test("the original's rawhm files: parse → write is byte-identical", async () => {
+  testIfShared(E2E_CASES.map(expectedDir), 'the original rawhm files')("the original's rawhm files: parse → write is byte-identical", async () => {
     const files = rawhmFiles();
-    if (files.length === 0 && !haveShared(VECTORS, 'rawhm files')) return;
     for (const f of files) {
       const text = fs.readFileSync(f, 'utf8');
       const out = path.join(tmp, 'rt', path.basename(f));
@@ -155,10 +153,9 @@ describe('rawhm text', () => {
     }
   });
 
-  test('from the full-precision rawhm.npy: nearly every token equals the original text', () => {
+  testIfShared(E2E_CASES.map((c) => path.join(VECTORS, c)), 'the e2e rawhm.npy')('from the full-precision rawhm.npy: nearly every token equals the original text', () => {
     for (const c of E2E_CASES) {
       const dir = path.join(VECTORS, c);
-      if (!haveShared(dir, c)) return;
       const npy = readNpy(path.join(dir, 'rawhm.npy'));
       const [n, C, H, W] = npy.shape;
       const names = fs.readFileSync(path.join(dir, 'testfilelist.txt'), 'utf8').trim().split('\n').map((l) => path.basename(l.split(/\s+/)[0]));
@@ -182,10 +179,9 @@ describe('top-ten scores', () => {
     expect(formatTopScores(many).split('\n').length - 1).toBe(10);
   });
 
-  test("the original's _top10scores.txt from the same scores (sequential e2e run)", async () => {
+  testIfShared(path.join(VECTORS, E2E_CASES[0]), 'the sequential e2e run')("the original's _top10scores.txt from the same scores (sequential e2e run)", async () => {
     const c = E2E_CASES[0];
     const dir = path.join(VECTORS, c);
-    if (!haveShared(dir, c)) return;
     // the scores of expected files are only printed to 6 digits: parse them back, re-rank, re-write
     for (const f of fs.readdirSync(expectedDir(c)).filter((x) => x.endsWith('_top10scores.txt'))) {
       const text = fs.readFileSync(path.join(expectedDir(c), f), 'utf8');
@@ -232,10 +228,9 @@ describe('heatmap PNG', () => {
     for (const name of COLORMAP_NAMES) for (const v of colorize(h1([-3, -0.2, 0, 0.7, 5, NaN]), name)) expect(v >= 0 && v <= 1).toBe(true);
   });
 
-  test("matches the original's 16-bit heatmaps rendered from their rawhm (clamped where the original wrapped)", async () => {
+  testIfShared(E2E_CASES.map(expectedDir), 'the original heatmaps')("matches the original's 16-bit heatmaps rendered from their rawhm (clamped where the original wrapped)", async () => {
     for (const c of E2E_CASES) {
       const d = expectedDir(c);
-      if (!haveShared(d, c)) return;
       for (const f of fs.readdirSync(d).filter((x) => x.endsWith('_rawhm.txt'))) {
         const hm = parseRawhm(fs.readFileSync(path.join(d, f), 'utf8'));
         const out = path.join(tmp, 'hm', c, f.replace('_rawhm.txt', '_heatmap.png'));
@@ -280,10 +275,9 @@ describe('heatmap PNG', () => {
 });
 
 describe('as-inputted PNG', () => {
-  test("equals the original's file for the e2e images", async () => {
+  testIfShared(path.join(VECTORS, E2E_CASES[1]), 'the parallel e2e run')("equals the original's file for the e2e images", async () => {
     const c = E2E_CASES[1];
     const dir = path.join(VECTORS, c);
-    if (!haveShared(dir, c)) return;
     const mean = loadDemoMean(path.join(VECTORS, 'models/mini-caffenet/mean_bgr_104_117_123_67.binaryproto'), 1);
     for (const f of fs.readdirSync(path.join(dir, 'images'))) {
       const r = await preprocessImage(path.join(dir, 'images', f), { size: 67, baseImgSize: 67, mean });

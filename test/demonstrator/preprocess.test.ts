@@ -7,7 +7,7 @@ import { readNpy } from '../../lib/io/npy';
 import { DemoMean, loadDemoMean } from '../../demonstrator/demo-mean';
 import { preprocessImage, toGrey } from '../../demonstrator/preprocess';
 import { chooseFilter, imageMagickGeometry } from '../../demonstrator/resize';
-import { E2E_CASES, IMAGES, VECTORS, haveShared } from './shared';
+import { E2E_CASES, IMAGES, VECTORS, testIfShared } from './shared';
 
 let tmp: string;
 beforeAll(() => {
@@ -69,8 +69,7 @@ describe('against the original demonstrator', () => {
   const cases = ['bw1.png', 'cat1.jpg', 'cat6.jpg', 'espresso1.jpg', 'frog5.jpg', 'ladybug5.jpg', 'rooster1.jpg', 'rooster5.jpg', 'scooter10.jpg', 'volcano2.jpg'];
   const pre = path.join(VECTORS, 'preprocess');
 
-  test('photos: blob within 0.5 grey levels MAD of the original (227x227, baseimgsize 256)', async () => {
-    if (!haveShared(pre, 'the preprocessing vectors')) return;
+  testIfShared(pre, 'the preprocessing vectors')('photos: blob within 0.5 grey levels MAD of the original (227x227, baseimgsize 256)', async () => {
     const mean = loadDemoMean(path.join(pre, 'mean_bgr_104_117_123_256.binaryproto'), 1);
     const report: string[] = [];
     for (const name of cases) {
@@ -87,8 +86,7 @@ describe('against the original demonstrator', () => {
     console.log(`preprocessing vs the original:\n  ${report.join('\n  ')}`);
   });
 
-  test("resampler 'imagemagick' (our replica of ImageMagick 6's resize) reproduces the original's blobs", async () => {
-    if (!haveShared(pre, 'the preprocessing vectors')) return;
+  testIfShared(pre, 'the preprocessing vectors')("resampler 'imagemagick' (our replica of ImageMagick 6's resize) reproduces the original's blobs", async () => {
     const mean = loadDemoMean(path.join(pre, 'mean_bgr_104_117_123_256.binaryproto'), 1);
     const report: string[] = [];
     for (const name of cases) {
@@ -109,10 +107,9 @@ describe('against the original demonstrator', () => {
     console.log(`replica resampler vs the original:\n  ${report.join('\n  ')}`);
   });
 
-  test('e2e images (identity resize): exactly png[h,w,2-c] - mean[c], equal to the e2e input.npy', async () => {
+  testIfShared(E2E_CASES.map((c) => path.join(VECTORS, c)), 'the e2e images')('e2e images (identity resize): exactly png[h,w,2-c] - mean[c], equal to the e2e input.npy', async () => {
     for (const c of E2E_CASES) {
       const dir = path.join(VECTORS, c);
-      if (!haveShared(dir, c)) return;
       const list = fs.readFileSync(path.join(dir, 'testfilelist.txt'), 'utf8').trim().split('\n').map((l) => l.split(/\s+/)[0]);
       const mean = loadDemoMean(path.join(VECTORS, 'models/mini-caffenet/mean_bgr_104_117_123_67.binaryproto'), 1);
       const input = readNpy(path.join(dir, 'input.npy'));
@@ -240,7 +237,7 @@ describe('mean subtraction', () => {
     expect(code(0, 0, 2) - at(cmp.blob, 8, 0, 0, 0)).toBe(2 * 100 + 2);
   });
 
-  test('real mean files: text (mode 0) and binaryproto (mode 1) detected without a mode', () => {
+  test('a text mean file (mode 0) is detected without a mode', () => {
     const text = path.join(tmp, 'mean.txt');
     const vals: number[] = [];
     for (let c = 0; c < 3; c++) for (let w = 0; w < 2; w++) for (let h = 0; h < 2; h++) vals.push(c * 10 + h + 2 * w);
@@ -248,8 +245,10 @@ describe('mean subtraction', () => {
     const m = loadDemoMean(text);
     expect(m.mode).toBe(0);
     expect(m.image.data[0 * 2 + 1]).toBe(2); // (h=0, w=1)
-    const bp = path.join(VECTORS, 'preprocess', 'mean_bgr_104_117_123_256.binaryproto');
-    if (!haveShared(bp, 'binaryproto mean')) return;
+  });
+
+  const bp = path.join(VECTORS, 'preprocess', 'mean_bgr_104_117_123_256.binaryproto');
+  testIfShared(bp, 'the binaryproto mean')('a real binaryproto mean (mode 1) is detected without a mode', () => {
     const b = loadDemoMean(bp);
     expect(b.mode).toBe(1);
     expect([b.image.data[0], b.image.data[256 * 256], b.image.data[2 * 256 * 256]]).toEqual([104, 117, 123]);

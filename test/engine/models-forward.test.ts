@@ -10,6 +10,8 @@ import { MODELS, describeIfExists } from '../helpers/vectors';
 import { readNpy } from '../../lib/io/npy';
 import { parseMean } from '../../lib/caffe/mean';
 import { rankClasses } from '../../lib/net';
+import { loadNetSpecSync } from '../../lib/caffe';
+import { runReference, tensor } from '../helpers/reference-layers';
 
 const m = (...p: string[]) => path.join(MODELS, ...p);
 
@@ -72,20 +74,29 @@ describeIfExists(MODELS, 'trained public models (SOURCE.md facts)', () => {
   });
 
   test('resnet20 (BatchNorm, Scale, Eltwise, Split) from its train_test prototxt', async () => {
-    const net = await loadNetFromFiles(m('resnet20-cifar10', 'res20_cifar_train_test.prototxt'), m('resnet20-cifar10', 'ResNet_20.caffemodel'), { inputShape: [1, 3, 32, 32] });
+    const files = { prototxt: m('resnet20-cifar10', 'res20_cifar_train_test.prototxt'), caffemodel: m('resnet20-cifar10', 'ResNet_20.caffemodel'), inputShape: [1, 3, 32, 32] };
+    const net = await loadNetFromFiles(files.prototxt, files.caffemodel, { inputShape: files.inputShape });
+    const spec = loadNetSpecSync(files);
+    const logitsBlob = spec.layers[spec.layers.length - 1].tops[0];
     const logits: number[] = [];
     const classes: number[] = [];
     for (const name of ['cat10', 'dog10', 'truck10']) {
-      const s = (await net.forward(await cifarInput(name)))[0];
+      const input = await cifarInput(name);
+      const s = (await net.forward(input))[0];
       classes.push(argmax(s));
       logits.push(Math.max(...s));
+      // The exact check: the float64 reference interpreter (test/helpers/reference-layers.ts,
+      // written from Caffe's documented semantics) on the same input and weights.
+      const ref = runReference(spec, { [spec.inputs[0].name]: tensor([1, 3, 32, 32], input) }).get(logitsBlob)!.data;
+      expect(maxAbsDiff(s, ref) / Math.max(...Array.from(ref, Math.abs))).toBeLessThan(1e-5);
     }
     expect(classes).toEqual([3, 5, 9]);
-    // SOURCE.md: cat 21.8, dog 33.7, truck 23.1 (winning logits of an independent numpy
-    // executor, given to one decimal). We get 21.9, 34.7, 22.6: the same classes and within
-    // about one logit; no input variant (BGR, transposed mean) gets closer, so the residual is
-    // taken to be a detail of that executor. BN/Scale/Eltwise are checked exactly elsewhere.
-    [21.8, 33.7, 23.1].forEach((expected, i) => expect(Math.abs(logits[i] - expected)).toBeLessThan(1.5));
+    // SOURCE.md: cat 21.8, dog 33.7, truck 23.1, the winning logits of another executor, given
+    // to one decimal with its input handling unstated. Ours (21.91, 34.72, 22.62) equal the
+    // float64 reference above, so the gap of up to 1.02 is in how that executor made its input,
+    // not in the net: none of BGR order, BGR mean, a transposed mean, swapped mean planes or the
+    // per-plane mean gets closer on all three images (checked while writing this test).
+    [21.8, 33.7, 23.1].forEach((expected, i) => expect(Math.abs(logits[i] - expected)).toBeLessThan(1.05));
     expect(net.layers.filter((l) => l.type === 'Split').length).toBe(9);
     await net.dispose();
   });

@@ -4,24 +4,16 @@
  * legacy dims, V1 layers, corrupt bytes), seeded random numbers, and a way to give a
  * structure-only NetSpec deterministic random weights.
  */
-import * as fs from 'fs';
 import { BlobData, NetSpec } from '../../lib/caffe/netspec-types';
 import { expectedBlobShapes } from '../../lib/caffe/shapes';
 import { countOf } from '../../lib/caffe/proto-objects';
 import { prng } from './random';
+import { sharedPath } from './shared-data';
 
 export { prng };
 
-export const SHARED = '/work/shared';
-export const MODELS = `${SHARED}/models`;
-
-/** True when /work/shared is there; otherwise prints why the calling test is skipped. */
-export function sharedAvailable(what: string): boolean {
-  if (fs.existsSync(MODELS)) return true;
-  // eslint-disable-next-line no-console
-  console.log(`skipping ${what}: ${MODELS} is not available`);
-  return false;
-}
+export { SHARED } from './shared-data';
+export const MODELS = sharedPath('models');
 
 // ---------------------------------------------------------------------------------------
 // Wire encoder

@@ -66,9 +66,20 @@ export function itShared(name: string, rels: string | string[], fn: () => unknow
 }
 
 /**
- * For tests generated from a listing of shared data (one test per vector case): the names
- * when the folder is there, else one placeholder name so that a skipped test still shows.
+ * `test` when the shared paths exist, else `test.skip` (reason printed), for the forms
+ * itShared does not cover: `testIfShared('models', 'decoding').each(files)('%s', ...)`.
  */
-export function sharedCases<T>(rel: string, list: () => T[]): { available: boolean; cases: T[] } {
-  return haveShared(rel) ? { available: true, cases: list() } : { available: false, cases: [] };
+export function testIfShared(rels: string | string[], what: string): jest.It {
+  const absent = missing(Array.isArray(rels) ? rels : [rels]);
+  if (absent.length === 0) return test;
+  reportSkip(what, absent);
+  return test.skip;
+}
+
+/** `describe` when the shared paths exist, else `describe.skip` (reason printed). */
+export function describeIfShared(rels: string | string[], what: string): jest.Describe {
+  const absent = missing(Array.isArray(rels) ? rels : [rels]);
+  if (absent.length === 0) return describe;
+  reportSkip(what, absent);
+  return describe.skip;
 }

@@ -7,13 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseNpy } from '../../lib/io/npy';
 
-/** The project root (found from test/helpers or dist/test/helpers). */
-export const ROOT = (() => {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-})();
-export const SHARED = process.env.CAFFE_LRP_SHARED ?? path.resolve(ROOT, '..', 'shared');
+import { ROOT, SHARED, describeShared } from './shared-data';
+
+export { ROOT, SHARED };
 export const VECTORS = path.join(SHARED, 'vectors');
 export const MODELS = path.join(SHARED, 'models');
 
@@ -21,15 +17,9 @@ export function sharedAvailable(what = VECTORS): boolean {
   return fs.existsSync(what);
 }
 
-/** describe() when `dir` exists, else describe.skip() with the reason printed once. */
+/** describe() when `dir` exists, else describe.skip() with the reason printed. */
 export function describeIfExists(dir: string, name: string, body: () => void): void {
-  if (fs.existsSync(dir)) {
-    describe(name, body);
-  } else {
-    // eslint-disable-next-line no-console
-    console.warn(`skipping '${name}': ${dir} is not available`);
-    describe.skip(name, body);
-  }
+  describeShared(name, dir, body);
 }
 
 export interface VectorCase {

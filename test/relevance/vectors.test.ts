@@ -47,6 +47,8 @@ describeIfExists(VECTORS, 'reference vectors of the original implementation', ()
       const classes: number[][] = c.meta.classes.classinds;
       const check = async (compat: boolean, reference: Float32Array) => {
         const heatmaps = await net.backwardRelevanceMulti(classes, optionsOf(c.meta, compat));
+        expect(heatmaps).toHaveLength(n); // one map per image, none dropped or added
+        expect(c.input.shape[0]).toBe(n);
         const per = reference.length / n;
         heatmaps.forEach((h, i) => {
           const ref = reference.subarray(i * per, (i + 1) * per);
