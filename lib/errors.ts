@@ -11,7 +11,8 @@ export type CaffeLrpErrorCode =
   | 'UNSUPPORTED' // a layer type or feature this engine does not implement
   | 'OPTION' // an invalid option value
   | 'IO' // a file that cannot be read or written
-  | 'STATE'; // an API call in the wrong state (disposed net, no forward pass)
+  | 'STATE' // an API call in the wrong state (disposed net, no forward pass)
+  | 'MEMORY'; // a request that would need more memory than the process may use (lib/memory-budget.ts)
 
 export interface ErrorLocation {
   file?: string;

@@ -72,7 +72,8 @@ export interface NativeNetInstance {
 }
 
 export interface NativeModule {
-  NativeNet: new (spec: NetSpec, options?: { borrowWeights?: boolean }) => NativeNetInstance;
+  /** memoryBudget (bytes) and its source bound the blobs (see lib/memory-budget.ts). */
+  NativeNet: new (spec: NetSpec, options?: { borrowWeights?: boolean; memoryBudget?: number; memoryBudgetSource?: string }) => NativeNetInstance;
   supportedLayerTypes: string;
   sgemmGflops(size?: number, repeats?: number): number;
   /** The OpenBLAS in use: its kernel family (e.g. 'SkylakeX', 'Haswell'), thread count and threading model. */

@@ -5,7 +5,8 @@
  * concurrent callers never interleave, and calls of different Nets take turns. Results are
  * fresh arrays owned by the caller.
  */
-import { CaffeLrpError } from './errors';
+import { memoryBudget } from './memory-budget';
+import { CaffeLrpError, type CaffeLrpErrorCode } from './errors';
 import { loadNative, type NativeLayerInfo, type NativeNetInstance } from './native';
 import type { NetSpec } from './caffe/netspec-types';
 import { loadLabels, loadMean, loadNetSpec, type FileSource } from './caffe';
@@ -74,6 +75,11 @@ export interface LoadOptions {
   scoresBlob?: string;
 }
 
+/** The engine marks refusals over the memory budget (and failed allocations) with code 'MEMORY'. */
+function engineErrorCode(e: unknown, fallback: CaffeLrpErrorCode): CaffeLrpErrorCode {
+  return (e as { code?: unknown }).code === 'MEMORY' ? 'MEMORY' : fallback;
+}
+
 /** Specs built by Net.load, whose weight arrays only the engine will hold. */
 const specsToBorrow = new WeakSet<NetSpec>();
 
@@ -126,9 +132,10 @@ export class Net {
     const { NativeNet } = loadNative();
     this.spec = { ...spec, layers: spec.layers.map((l) => ({ ...l, blobs: [] })) };
     try {
-      this.native = new NativeNet(spec, { borrowWeights: specsToBorrow.delete(spec) });
+      const budget = memoryBudget();
+      this.native = new NativeNet(spec, { borrowWeights: specsToBorrow.delete(spec), memoryBudget: budget.bytes, memoryBudgetSource: budget.source });
     } catch (e) {
-      throw new CaffeLrpError('SHAPE', (e as Error).message, { file: spec.source });
+      throw new CaffeLrpError(engineErrorCode(e, 'SHAPE'), (e as Error).message, { file: spec.source });
     }
     // Caffe lists a net's outputs by blob name (it keeps them in a sorted set).
     const outputs = this.native.outputs().map((o) => o.name).sort();
@@ -188,7 +195,7 @@ export class Net {
     try {
       this.live.reshape(batch);
     } catch (e) {
-      throw new CaffeLrpError('SHAPE', `reshape to batch ${batch}: ${(e as Error).message}`, { file: this.spec.source });
+      throw new CaffeLrpError(engineErrorCode(e, 'SHAPE'), `reshape to batch ${batch}: ${(e as Error).message}`, { file: this.spec.source });
     }
     this.layerCache = undefined;
     this.forwardDone = false;

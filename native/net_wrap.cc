@@ -147,7 +147,13 @@ auto Guard(Napi::Env env, F body) -> decltype(body()) {
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, "out of memory");
+    Napi::Error error = Napi::Error::New(env, "out of memory");
+    error.Set("code", Napi::String::New(env, "MEMORY"));
+    throw error;
+  } catch (const MemoryBudgetError& e) {
+    Napi::Error error = Napi::Error::New(env, e.what());
+    error.Set("code", Napi::String::New(env, "MEMORY"));
+    throw error;
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }
@@ -169,11 +175,17 @@ NativeNet::NativeNet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeNe
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "NativeNet(spec[, {borrowWeights}]): spec must be an object");
   const bool borrow = info.Length() > 1 && info[1].IsObject() && info[1].As<Napi::Object>().Get("borrowWeights").ToBoolean().Value();
+  MemoryBudget budget;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    if (o.Get("memoryBudget").IsNumber()) budget.bytes = o.Get("memoryBudget").As<Napi::Number>().DoubleValue();
+    if (o.Get("memoryBudgetSource").IsString()) budget.source = o.Get("memoryBudgetSource").As<Napi::String>().Utf8Value();
+  }
   Guard(env, [&] {
     std::vector<InputDef> inputs;
     std::vector<LayerDef> layers;
     ReadNetSpec(info[0].As<Napi::Object>(), &inputs, &layers, borrow ? &borrowed_ : nullptr);
-    net_ = std::make_unique<Net>(inputs, layers);
+    net_ = std::make_unique<Net>(inputs, layers, budget);
     return 0;
   });
 }

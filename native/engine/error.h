@@ -12,4 +12,11 @@ class EngineError : public std::runtime_error {
   explicit EngineError(const std::string& what) : std::runtime_error(what) {}
 };
 
+// A request that would need more memory than the budget allows: refused before allocating.
+// Reaches JavaScript as an Error whose `code` is 'MEMORY'.
+class MemoryBudgetError : public EngineError {
+ public:
+  explicit MemoryBudgetError(const std::string& what) : EngineError(what) {}
+};
+
 }  // namespace caffe_lrp

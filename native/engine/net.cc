@@ -49,16 +49,24 @@ class LayerTimer {
   timespec cpu_{};
 };
 
-// 80% of physical memory: beyond that the process would swap or be killed.
-double MemoryBudgetBytes() {
+// 80% of physical memory: beyond that the process would swap or be killed (the fallback when
+// the caller gives no budget; lib/memory-budget.ts also knows cgroup and RLIMIT_AS limits).
+double PhysicalMemoryBudgetBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   if (pages <= 0 || page <= 0) return 64.0 * (1 << 30);
   return 0.8 * static_cast<double>(pages) * static_cast<double>(page);
 }
 
+std::string GiB(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GiB", bytes / (1 << 30));
+  return text;
+}
+
 }  // namespace
 
-Net::Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layers) {
+Net::Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layers, MemoryBudget budget) : budget_(std::move(budget)) {
+  if (!(budget_.bytes > 0)) budget_ = {PhysicalMemoryBudgetBytes(), "80 % of physical memory"};
   if (inputs.empty()) throw EngineError("the net declares no input");
   std::unordered_map<std::string, Blob*> current;
   auto make_blob = [&](const std::string& name) {
@@ -136,10 +144,9 @@ void Net::ReshapeTo(int64_t batch) {
   for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Reshape(bottoms_[i], tops_[i]);
   double bytes = 0;
   for (const auto& b : blob_storage_) bytes += 2.0 * sizeof(float) * static_cast<double>(b->count());
-  const double budget = MemoryBudgetBytes();
-  if (bytes > budget)
-    throw EngineError("the net needs " + std::to_string(bytes / (1 << 30)) + " GiB for its blobs at batch size " + std::to_string(batch) +
-                      ", more than the " + std::to_string(budget / (1 << 30)) + " GiB this machine can give it; use a smaller batch or input");
+  if (bytes > budget_.bytes)
+    throw MemoryBudgetError("the net needs " + GiB(bytes) + " for its blobs at batch size " + std::to_string(batch) + ", more than the " +
+                      GiB(budget_.bytes) + " allowed (" + budget_.source + "); use a smaller batch or input, or set CAFFE_LRP_MEMORY_LIMIT");
   for (const auto& b : blob_storage_)
     if (!b->allocated()) b->Allocate();
   batch_ = batch;

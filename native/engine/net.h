@@ -46,9 +46,17 @@ struct BackwardResult {
   std::vector<LayerConservation> conservation;
 };
 
+// Computed by lib/memory-budget.ts (cgroup limits, RLIMIT_AS, physical memory, the user's
+// setting); `source` names the bound in the error. bytes 0: 80 % of physical memory.
+struct MemoryBudget {
+  double bytes = 0;
+  std::string source;
+};
+
 class Net {
  public:
-  Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layers);
+  // The memory budget bounds the blobs' bytes (refused before anything is allocated).
+  Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layers, MemoryBudget budget = MemoryBudget());
 
   int num_layers() const { return static_cast<int>(layers_.size()); }
   const Layer& layer(int i) const { return *layers_[i]; }
@@ -76,6 +84,7 @@ class Net {
   void ZeroUnreachedDiffs(const BackwardRequest& request);
   int ConsumerOf(const Blob* b) const;  // -1: no consumer
 
+  MemoryBudget budget_;
   std::vector<std::unique_ptr<Blob>> blob_storage_;
   std::vector<Blob*> inputs_;
   std::vector<std::unique_ptr<Layer>> layers_;
