@@ -170,13 +170,13 @@ function findRemovedLayers(layers: LayerObject[]): Set<number> {
   for (const l of layers) {
     if (DATA_LAYERS_DATA_FIRST.has(l.type ?? '')) (l.top ?? []).slice(1).forEach((t) => dead.add(t));
   }
-  const consumers = consumerIndex(layers);
+  const readers = topReaders(layers);
   const isLabelUse = (c: Consumer): boolean => {
     const type = layers[c.layer].type ?? '';
     return type === 'Silence' || (isRemovedType(type) && c.bottom > 0);
   };
-  const onlyFeedsRemovedLabels = (tops: string[], self: number): boolean => {
-    const uses = tops.map((t) => (consumers.get(t) ?? []).filter((c) => c.layer !== self));
+  const onlyFeedsRemovedLabels = (self: number): boolean => {
+    const uses = readers[self];
     return uses.every((u) => u.length > 0 && u.every((c) => removed.has(c.layer))) && uses.some((u) => u.some(isLabelUse));
   };
   for (let changed = true; changed; ) {
@@ -189,7 +189,7 @@ function findRemovedLayers(layers: LayerObject[]): Set<number> {
       const drop =
         isRemovedType(type) ||
         (bottoms.length > 0 && bottoms.every((b) => dead.has(b))) ||
-        (tops.length > 0 && onlyFeedsRemovedLabels(tops, i));
+        (tops.length > 0 && onlyFeedsRemovedLabels(i));
       if (drop) {
         removed.add(i);
         tops.forEach((t) => dead.add(t));
@@ -205,16 +205,22 @@ interface Consumer {
   bottom: number;
 }
 
-function consumerIndex(layers: LayerObject[]): Map<string, Consumer[]> {
-  const m = new Map<string, Consumer[]>();
+/**
+ * readers[i][k]: the layers that read the value layer i writes to its top k — that version of
+ * the blob, not every layer that uses the name (in-place layers reuse names; counting all
+ * users of a name made a chain of n in-place layers cost n² here).
+ */
+function topReaders(layers: LayerObject[]): Consumer[][][] {
+  const readers: Consumer[][][] = layers.map((l) => (l.top ?? []).map(() => []));
+  const writer = new Map<string, { layer: number; top: number }>();
   layers.forEach((l, i) => {
     (l.bottom ?? []).forEach((b, j) => {
-      const list = m.get(b) ?? [];
-      list.push({ layer: i, bottom: j });
-      m.set(b, list);
+      const w = writer.get(b);
+      if (w) readers[w.layer][w.top].push({ layer: i, bottom: j });
     });
+    (l.top ?? []).forEach((t, k) => writer.set(t, { layer: i, top: k }));
   });
-  return m;
+  return readers;
 }
 
 /** Data-layer tops that a kept layer reads become inputs; labels and unused tops do not. */

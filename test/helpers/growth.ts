@@ -42,9 +42,9 @@ export function expectLinearGrowth<T>(
   make: (n: number) => T,
   run: (input: T) => void,
   n: number,
-  { k = 8, bound = 3 * k }: { k?: number; bound?: number } = {},
+  { k = 8, bound = 3 * k, runs = 3 }: { k?: number; bound?: number; runs?: number } = {},
 ): GrowthResult {
-  const r = measureGrowth(make, run, n, k);
+  const r = measureGrowth(make, run, n, k, runs);
   if (!(r.ratio <= bound)) {
     throw new Error(
       `${what}: ${k}x the input took ${r.ratio.toFixed(1)}x the time (${r.smallMs.toFixed(1)} ms -> ${r.largeMs.toFixed(1)} ms); ` +
