@@ -12,7 +12,8 @@ export type CaffeLrpErrorCode =
   | 'OPTION' // an invalid option value
   | 'IO' // a file that cannot be read or written
   | 'STATE' // an API call in the wrong state (disposed net, no forward pass)
-  | 'MEMORY'; // a request that would need more memory than the process may use (lib/memory-budget.ts)
+  | 'MEMORY' // a request that would need more memory than the process may use (lib/memory-budget.ts)
+  | 'NONFINITE'; // NaN or Inf where a number must be finite (weights, a layer's output, a relevance map)
 
 export interface ErrorLocation {
   file?: string;

@@ -6,8 +6,9 @@
  * fresh arrays owned by the caller.
  */
 import { memoryBudget } from './memory-budget';
+import { allFinite, checkBuiltNet, checkInputArray, checkNetSpecObject, nonFiniteForwardError } from './net-checks';
 import { CaffeLrpError, type CaffeLrpErrorCode } from './errors';
-import { loadNative, type NativeLayerInfo, type NativeNetInstance } from './native';
+import { loadNative, type NativeBackwardOptions, type NativeLayerInfo, type NativeNetInstance } from './native';
 import type { NetSpec } from './caffe/netspec-types';
 import { loadLabels, loadMean, loadNetSpec, type FileSource } from './caffe';
 import type { MeanImage, MeanFormat } from './caffe/mean';
@@ -128,7 +129,8 @@ export class Net {
    * arrays may change or be collected afterwards. (Net.load's own arrays, which nobody else
    * holds, are read in place instead: no second copy of a large model.)
    */
-  constructor(spec: NetSpec, options: { scoresBlob?: string } = {}) {
+  constructor(spec: NetSpec, options: { scoresBlob?: string; allowNonFiniteWeights?: boolean } = {}) {
+    checkNetSpecObject(spec);
     const { NativeNet } = loadNative();
     this.spec = { ...spec, layers: spec.layers.map((l) => ({ ...l, blobs: [] })) };
     try {
@@ -137,6 +139,7 @@ export class Net {
     } catch (e) {
       throw new CaffeLrpError(engineErrorCode(e, 'SHAPE'), (e as Error).message, { file: spec.source });
     }
+    checkBuiltNet(this.native, spec, options.allowNonFiniteWeights === true);
     // Caffe lists a net's outputs by blob name (it keeps them in a sorted set).
     const outputs = this.native.outputs().map((o) => o.name).sort();
     if (options.scoresBlob !== undefined && !outputs.includes(options.scoresBlob))
@@ -213,13 +216,14 @@ export class Net {
   private async forwardNow(input: Input): Promise<Float32Array[]> {
     const [n, ...dims] = this.inputShape;
     const perImage = dims.reduce((a, b) => a * b, 1);
-    const images = Array.isArray(input) ? input : splitBatch(input, perImage);
+    const images = Array.isArray(input) ? input : splitBatch(checkInputArray(input, 'forward: the input'), perImage);
     if (images.length === 0) throw new CaffeLrpError('OPTION', 'forward: no input images');
-    images.forEach((img, i) => {
-      if (!(img instanceof Float32Array)) throw new CaffeLrpError('OPTION', `forward: image ${i} must be a Float32Array`);
+    for (let i = 0; i < images.length; i++) {
+      // an index loop: forEach would skip the holes of `new Array(3)`
+      const img = checkInputArray(images[i], `forward: image ${i}`);
       if (img.length !== perImage)
         throw new CaffeLrpError('SHAPE', `forward: image ${i} has ${img.length} values, the net expects ${dims.join('x')} = ${perImage}`);
-    });
+    }
     if (this.live.inputs().length !== 1) throw new CaffeLrpError('UNSUPPORTED', 'forward: nets with several inputs are not supported by this call');
     if (images.length > n) this.reshapeNow(images.length);
     const batch = Math.max(n, images.length);
@@ -233,6 +237,7 @@ export class Net {
       throw new CaffeLrpError('OPTION', `forward: ${(e as Error).message}`);
     }
     const scores = outputs.find((o) => o.name === this.scoresBlob) ?? outputs[0];
+    if (!allFinite(scores.data)) throw nonFiniteForwardError(this.live, this.nativeLayers(), this.spec.source);
     const per = scores.data.length / batch;
     this.activeImages = images.length;
     this.lastScores = images.map((_, i) => scores.data.slice(i * per, (i + 1) * per));
@@ -242,7 +247,15 @@ export class Net {
 
   /** Forward values of a blob after the last forward pass (e.g. the class logits). */
   blob(name: string): { shape: number[]; data: Float32Array } {
-    const b = this.live.blobData(name);
+    if (typeof name !== 'string') throw new CaffeLrpError('OPTION', `blob(name): name must be a string, got ${typeof name}`);
+    const live = this.live;
+    let b;
+    try {
+      b = live.blobData(name);
+    } catch (e) {
+      const names = [...new Set(this.nativeLayers().flatMap((l) => l.tops))];
+      throw new CaffeLrpError('OPTION', `blob('${name}'): ${(e as Error).message} (blobs: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`);
+    }
     return { shape: b.shape, data: b.data };
   }
 
@@ -316,7 +329,7 @@ export class Net {
     if (o.firstlayerindex > start)
       throw new CaffeLrpError('OPTION', `option 'firstlayerindex': ${o.firstlayerindex} is above the start layer ${start} ('${layers[start].name}')`);
     classes.forEach((list, i) => checkClasses(list, i, o, layers[start]));
-    const result = await this.backwardChecked({
+    const request: NativeBackwardOptions = {
       start,
       end: o.firstlayerindex,
       gradient: usesGradient(o.formulaType),
@@ -324,7 +337,9 @@ export class Net {
       rules: usesGradient(o.formulaType) ? undefined : rulesFor(layers, o, this.spec),
       classes,
       values: seedValues ?? (o.initRelevance === undefined ? undefined : classes.map((l) => l.map(() => o.initRelevance as number))),
-    });
+    };
+    const result = await this.backwardChecked(request);
+    if (!allFinite(result.data)) throw await this.nonFiniteRelevanceError(request, layers);
     const inputNames = new Set(this.live.inputs().map((i) => i.name));
     // Caffe image inputs are BGR (heatmaps come out RGB); toolbox inputs keep their order.
     const isNetInput = o.semantics === 'caffe' && inputNames.has(layers[o.firstlayerindex].bottoms[0]);
@@ -347,7 +362,27 @@ export class Net {
     }
   }
 
-  /** Names of layers whose weights contain NaN or Inf (allowed, but worth knowing). */
+  /** Finds the layer where a non-finite relevance appeared: the first (from the top) whose output sums are not finite. */
+  private async nonFiniteRelevanceError(request: NativeBackwardOptions, layers: NativeLayerInfo[]): Promise<CaffeLrpError> {
+    const { start, end } = request;
+    let where = '';
+    try {
+      // the same walk once more, with the per-layer report (only on this error path)
+      const report = await this.live.backward({ ...request, conservation: true });
+      const bad = report.conservation?.find((row) => !row.out.every(Number.isFinite));
+      if (bad) where = ` at layer ${bad.index} '${layers[bad.index].name}' (${layers[bad.index].type})`;
+    } catch {
+      // the report is a diagnosis only
+    }
+    return new CaffeLrpError(
+      'NONFINITE',
+      `the relevance became NaN or Inf${where}, walking from layer ${start} '${layers[start].name}' down to layer ${end}; ` +
+        `check the rule's parameters (epsilon 0 divides by zero sums) and the net's weights`,
+      { file: this.spec.source, layer: where ? undefined : layers[start].name },
+    );
+  }
+
+  /** Names of layers whose weights contain NaN or Inf (built with allowNonFiniteWeights). */
   nonFiniteWeights(): string[] {
     return this.live.nonFiniteWeights();
   }

@@ -30,14 +30,14 @@ test('reshape to another batch size keeps the weights: per-image results do not 
   await net.dispose();
 });
 
-test('NaN/Inf weights are allowed and reported by nonFiniteWeights()', async () => {
+test('NaN/Inf weights: refused by default, reported by nonFiniteWeights() when allowed, never a NaN result', async () => {
   const spec = smallNet(1, true);
   spec.layers[3].blobs[0].data[5] = NaN;
   spec.layers[5].blobs[1].data[0] = Infinity;
-  const net = new Net(spec);
+  expect(() => new Net(spec)).toThrow(expect.objectContaining({ code: 'NONFINITE' }));
+  const net = new Net(spec, { allowNonFiniteWeights: true });
   expect(net.nonFiniteWeights()).toEqual(['conv2', 'fc']);
-  const scores = await net.forward(rand(300, 4, 20));
-  expect(scores[0].some(Number.isNaN)).toBe(true);
+  await expect(net.forward(rand(300, 4, 20))).rejects.toMatchObject({ code: 'NONFINITE' });
   await net.dispose();
   expect(new Net(smallNet(1, true)).nonFiniteWeights()).toEqual([]);
 });

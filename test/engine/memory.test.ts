@@ -73,7 +73,7 @@ test('absurd sizes are refused before anything is allocated', async () => {
   expect(() => new Net(spec)).toThrow(/GiB .* more than/);
   spec.inputs[0].shape = [1, 3, 16, 16];
   const net = new Net(spec);
-  await expect(net.reshape(1_000_000)).rejects.toMatchObject({ code: 'SHAPE', message: expect.stringMatching(/GiB/) });
+  await expect(net.reshape(1_000_000)).rejects.toMatchObject({ code: 'MEMORY', message: expect.stringMatching(/GiB/) });
   await expect(net.forward(new Float32Array(768))).resolves.toHaveLength(1); // still usable at its old size
   expect(() => new Net({ ...smallNet(1, true), inputs: [{ name: 'data', shape: [1, 3, 50000, 50000] }] })).toThrow(/too large/);
   await net.dispose();
