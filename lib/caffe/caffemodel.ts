@@ -58,7 +58,15 @@ export function decodeCaffemodel(buf: Uint8Array, file = '<caffemodel>', options
   while (!r.done) {
     const fieldStart = r.pos;
     const [field, wire] = r.tag();
-    if ((field === NET_LAYER_V2 || field === NET_LAYERS_V1) && wire === WIRE_LENGTH) {
+    if ((field === NET_LAYER_V2 || field === NET_LAYERS_V1) && wire !== WIRE_LENGTH) {
+      throw new CaffeLrpError(
+        'DECODE',
+        `field ${field} ('${field === NET_LAYER_V2 ? 'layer' : 'layers'}') at byte offset ${fieldStart} has wire type ${wire}, ` +
+          'but a layer is a length-delimited message: the file is corrupt or not a caffemodel',
+        { file },
+      );
+    }
+    if (field === NET_LAYER_V2 || field === NET_LAYERS_V1) {
       const [s, e] = r.lengthDelimited();
       if (field === NET_LAYER_V2) layer.push(decodeLayer(buf, s, e, 'V2', file, layer.length, reuse));
       else layers.push(decodeLayer(buf, s, e, 'V1', file, layers.length, reuse) as V1LayerObject);
@@ -244,6 +252,14 @@ function copyRuns(buf: Uint8Array, runs: FloatRun[]): Float32Array {
 }
 
 /** protobufjs decode of the small non-blob fields; any failure becomes DECODE. */
+/** protobufjs's reader errors in our words ("index out of range: 9 + 8 > 9" is a field running past the end). */
+function protobufReason(e: unknown): string {
+  const message = (e as Error).message ?? String(e);
+  if (/^index out of range/.test(message)) return 'a field runs past the end of the data (the file is truncated or corrupt)';
+  if (/invalid wire type/.test(message)) return `${message} (the file is corrupt or not a caffemodel)`;
+  return message;
+}
+
 function protobufDecode(
   typeName: string,
   parts: Uint8Array[],
@@ -256,7 +272,7 @@ function protobufDecode(
     const msg = type.decode(Buffer.concat(parts));
     return type.toObject(msg, TO_OBJECT);
   } catch (e) {
-    throw new CaffeLrpError('DECODE', `cannot decode the ${what} (starting at byte offset ${offset}): ${(e as Error).message}`, {
+    throw new CaffeLrpError('DECODE', `cannot decode the ${what} (starting at byte offset ${offset}): ${protobufReason(e)}`, {
       file: ctx.file,
       layer: ctx.layer,
     });

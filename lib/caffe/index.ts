@@ -29,7 +29,8 @@ export { convOutSize, poolOutSize } from './shapes';
 export { NetParameterObject, DecodedBlob } from './proto-objects';
 
 /** A file path, or the file's contents. */
-export type FileSource = string | Buffer;
+/** A path, or the file's bytes (a Buffer or any Uint8Array). */
+export type FileSource = string | Buffer | Uint8Array;
 
 export interface LoadNetSpecOptions {
   /** Network definition (.prototxt): a path, or its text as a Buffer. */
@@ -49,17 +50,48 @@ export interface LoadNetSpecOptions {
 const nameOf = (src: FileSource, given: string | undefined, dflt: string): string =>
   typeof src === 'string' ? src : given ?? dflt;
 
+/** The bytes of an in-memory source; anything but a path or bytes is an OPTION error naming what it is. */
+function bytesOf(src: unknown, file: string): Buffer {
+  if (Buffer.isBuffer(src)) return src;
+  if (src instanceof Uint8Array) return Buffer.from(src.buffer, src.byteOffset, src.byteLength);
+  const kind = src === null ? 'null' : Array.isArray(src) ? 'an array' : typeof src;
+  throw new CaffeLrpError('OPTION', `${file}: expected a file path (string) or the file's bytes (Buffer or Uint8Array), got ${kind}`);
+}
+
 async function readSource(src: FileSource, file: string): Promise<Buffer> {
-  return typeof src === 'string' ? readInputFile(file, 'file') : src;
+  return typeof src === 'string' ? readInputFile(file, 'file') : bytesOf(src, file);
 }
 
 function readSourceSync(src: FileSource, file: string): Buffer {
-  return typeof src === 'string' ? readInputFileSync(file, 'file') : src;
+  return typeof src === 'string' ? readInputFileSync(file, 'file') : bytesOf(src, file);
+}
+
+/**
+ * A prototxt is text: NUL bytes or many control characters in its first 4 KB mean a binary
+ * file (typically the caffemodel given where the prototxt belongs).
+ */
+function checkLooksLikeText(buf: Uint8Array, file: string): void {
+  const n = Math.min(buf.length, 4096);
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = buf[i];
+    if (b === 0) control += n; // one NUL settles it
+    else if (b < 32 && b !== 9 && b !== 10 && b !== 13 && b !== 12) control++;
+  }
+  if (control > n / 20) {
+    throw new CaffeLrpError(
+      'PARSE',
+      'this file looks binary, not like prototxt text (a .caffemodel?): are the prototxt and the caffemodel ' +
+        '(param_file and model_file in a config) swapped?',
+      { file },
+    );
+  }
 }
 
 /** Parses prototxt text into a NetParameter object (snake_case fields, source lines attached). */
-export function parsePrototxt(text: string | Buffer, file = '<prototxt>'): NetParameterObject {
-  const s = typeof text === 'string' ? text : text.toString('utf8');
+export function parsePrototxt(text: string | Uint8Array, file = '<prototxt>'): NetParameterObject {
+  if (typeof text !== 'string') checkLooksLikeText(text, file);
+  const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
   return parseTextFormat(s, caffeType('NetParameter'), file) as NetParameterObject;
 }
 

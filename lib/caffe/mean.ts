@@ -20,7 +20,21 @@ export type MeanFormat = 'binaryproto' | 'text';
 
 /** A BlobProto mean: N must be 1 (or absent), dims (1,)C,H,W. */
 export function parseBinaryprotoMean(buf: Uint8Array, file = '<mean.binaryproto>'): MeanImage {
-  const blob = decodeBlobProtoFile(buf, file);
+  let blob;
+  try {
+    blob = decodeBlobProtoFile(buf, file);
+  } catch (e) {
+    // A text mean read as binaryproto fails deep in the wire format; say what it is instead.
+    if (e instanceof CaffeLrpError && looksLikeText(buf)) {
+      throw new CaffeLrpError(
+        'DECODE',
+        'this looks like a text mean (numbers and spaces), not a binaryproto: read it as text ' +
+          "(config: use_mean_file_asbinaryprotoblob 0; API: meanFormat 'text')",
+        { file },
+      );
+    }
+    throw e;
+  }
   const s = blob.shape;
   const dims = s.length === 4 ? s : s.length === 3 ? [1, ...s] : undefined;
   if (!dims) {
@@ -31,7 +45,19 @@ export function parseBinaryprotoMean(buf: Uint8Array, file = '<mean.binaryproto>
   if (channels < 1 || height < 1 || width < 1) {
     throw new CaffeLrpError('SHAPE', `the mean blob is empty (shape [${s.join(', ')}])`, { file });
   }
+  checkFiniteMean(blob.data, channels, height, width, file);
   return { channels, height, width, data: blob.data };
+}
+
+/** A NaN or Inf in a mean would make every input non-finite: name the first one. */
+function checkFiniteMean(data: Float32Array, channels: number, height: number, width: number, file: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      const c = Math.floor(i / (height * width));
+      const h = Math.floor(i / width) % height;
+      throw new CaffeLrpError('NONFINITE', `the mean has ${data[i]} at channel ${c}, row ${h}, column ${i % width} (of ${channels}x${height}x${width})`, { file });
+    }
+  }
 }
 
 /**
@@ -114,6 +140,9 @@ function value(t: Token, file: string): number {
   const v = Number(t.text);
   if (t.text === '' || Number.isNaN(v)) {
     throw new CaffeLrpError('PARSE', `expected a number, found '${t.text}'`, { file, line: t.line, column: t.column });
+  }
+  if (!Number.isFinite(Math.fround(v))) {
+    throw new CaffeLrpError('NONFINITE', `the mean value '${t.text}' is not a finite float32 number`, { file, line: t.line, column: t.column });
   }
   return v;
 }

@@ -147,7 +147,13 @@ function checkSecondOperand(p: { axis: number }, bs: Shape[], w: Where): void {
   const [a, b] = bs;
   const part = a.slice(p.axis, p.axis + b.length);
   if (part.length !== b.length || part.some((d, i) => d !== b[i])) {
-    shapeError(`bottom 1 ${shapeString(b)} does not match bottom 0 ${shapeString(a)} from axis ${p.axis}`, w);
+    const sameShape = a.length === b.length && a.every((d, i) => d === b[i]);
+    shapeError(
+      `bottom 1 ${shapeString(b)} does not match bottom 0 ${shapeString(a)} from axis ${p.axis}` +
+        (sameShape && p.axis !== 0 ? ' (for two blobs of the same shape Caffe needs axis: 0)' : '') +
+        '; note that caffe-lrp can read but not run the two-input form of Scale/Bias (factors from a second blob)',
+      w,
+    );
   }
 }
 

@@ -106,6 +106,8 @@ export function parseToolboxModel(text: string, file = '<text>'): ToolboxModel {
     tokens.forEach((t, k) => {
       const v = parsePyFloat(t.text);
       if (v === undefined) throw err(i + 1, `${what} #${k + 1} is not a number: '${t.text}'`, t.column);
+      // the engine computes in float32: NaN, Inf and values beyond float32's range would make every output NaN or Inf
+      if (!Number.isFinite(Math.fround(v))) throw err(i + 1, `${what} #${k + 1} is not a finite float32 number: '${t.text}'`, t.column);
       out[k] = v;
     });
     return out;

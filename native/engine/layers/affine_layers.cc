@@ -187,7 +187,10 @@ ScaleLayer::ScaleLayer(const LayerDef& def) : ChannelAffineLayer(def) {
   bias_term_ = def.Bool("biasTerm", false);
 }
 
-void ScaleLayer::CheckWeights() const { ExpectBlobCount(bias_term_ ? 2 : 1); }
+void ScaleLayer::CheckWeights() const {
+  if (def_.bottoms.size() > 1) Fail("the two-input form of Scale (factors taken from a second blob) is not supported; only learned factors are");
+  ExpectBlobCount(bias_term_ ? 2 : 1);
+}
 
 void ScaleLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   SetSpan(*bottom[0], axis_, num_axes_, {});
@@ -204,6 +207,11 @@ void ScaleLayer::Reshape(const Blobs& bottom, const Blobs& top) {
 BiasLayer::BiasLayer(const LayerDef& def) : ChannelAffineLayer(def) {
   axis_ = def.Int("axis", 1);
   num_axes_ = def.Int("numAxes", 1);
+}
+
+void BiasLayer::CheckWeights() const {
+  if (def_.bottoms.size() > 1) Fail("the two-input form of Bias (offsets taken from a second blob) is not supported; only a learned bias is");
+  ExpectBlobCount(1);
 }
 
 void BiasLayer::Reshape(const Blobs& bottom, const Blobs& top) {

@@ -51,6 +51,8 @@ class BatchNormLayer : public ChannelAffineLayer {
 class ScaleLayer : public ChannelAffineLayer {
  public:
   explicit ScaleLayer(const LayerDef& def);
+  // any count here, so that CheckWeights can name the unsupported two-input form
+  int ExactBottoms() const override { return -1; }
   void CheckWeights() const override;
   void Reshape(const Blobs& bottom, const Blobs& top) override;
 
@@ -62,7 +64,9 @@ class ScaleLayer : public ChannelAffineLayer {
 class BiasLayer : public ChannelAffineLayer {
  public:
   explicit BiasLayer(const LayerDef& def);
-  void CheckWeights() const override { ExpectBlobCount(1); }
+  // any count here, so that CheckWeights can name the unsupported two-input form
+  int ExactBottoms() const override { return -1; }
+  void CheckWeights() const override;
   void Reshape(const Blobs& bottom, const Blobs& top) override;
 
  private:
