@@ -13,6 +13,11 @@ import type { MeanImage, MeanFormat } from './caffe/mean';
 import { channelNorm, toHeatmaps, type Heatmap } from './heatmap';
 import { resolveOptions, type RelPropOptions, type ResolvedOptions } from './relevance/options';
 import { resolveStartLayer, rulesFor, usesGradient } from './relevance/policy';
+import { showValue } from './relevance/show-value';
+import { readInputFile } from './io/read-file';
+import { parseInputMean, type InputMean } from './image/mean';
+import { preprocessImage, type ImageSource, type PreprocessOptions } from './image/preprocess';
+import { checkPreprocessSettings, preprocessFor, type PreprocessSettings } from './image/settings';
 
 export interface LayerInfo {
   index: number;
@@ -54,7 +59,34 @@ export interface RelevanceResult {
   conservation?: LayerConservation[];
 }
 
-type Input = Float32Array | Float32Array[];
+/** Net-ready input: one Float32Array of N x C x H x W values, or one C x H x W array per image. */
+export type NetInput = Float32Array | Float32Array[];
+type Input = NetInput;
+
+/** The image the net saw (after resizing and crop/pad, before mean subtraction): 8-bit RGB, height x width x 3. */
+export interface AsInputtedImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 3;
+}
+
+export interface PreprocessedImage {
+  /** The net's input for this image: C x H x W, BGR for colour nets, mean subtracted, 0..255 scale. */
+  input: Float32Array;
+  asInputted: AsInputtedImage;
+}
+
+/** One image's explanation from explainImage. */
+export interface ImageExplanation extends PreprocessedImage {
+  /** The scores blob's values for this image. */
+  scores: Float32Array;
+  /** The classes that were explained (seeded). */
+  classes: number[];
+  /** Their names from the labels file (the class index as text when the net has no labels). */
+  labels: string[];
+  heatmap: Heatmap;
+}
 
 export interface LoadOptions {
   /** Network definition: a path, or the file's contents. */
@@ -72,6 +104,11 @@ export interface LoadOptions {
   inputShape?: number[];
   /** Output blob whose values are the scores (default: Caffe's first output, by name). */
   scoresBlob?: string;
+  /**
+   * How images become the net's input in preprocess() / explainImage() (the demonstrator's
+   * config keys; same defaults): `{ baseImgSize, meanMode, compat, resampler }`.
+   */
+  preprocess?: PreprocessSettings;
 }
 
 /** Specs built by Net.load, whose weight arrays only the engine will hold. */
@@ -88,8 +125,11 @@ export class Net {
   /** Name of the blob whose values are the scores (Caffe's first net output). */
   readonly scoresBlob: string;
 
-  /** Mean image given to Net.load (not applied by forward(): inputs are net-ready blobs). */
+  /** Mean image given to Net.load: subtracted by preprocess()/explainImage() (not by forward(): its inputs are net-ready blobs). */
   mean?: MeanImage;
+  /** How preprocess() reads the mean (with its mode and name). */
+  private inputMean?: InputMean;
+  private preprocessSettings: PreprocessSettings = {};
   /** Class names given to Net.load. */
   labels?: string[];
 
@@ -101,13 +141,30 @@ export class Net {
     if (!options || typeof options !== 'object') throw new CaffeLrpError('OPTION', 'Net.load(options): options must be an object');
     if (options.prototxt === undefined || options.caffemodel === undefined)
       throw new CaffeLrpError('OPTION', "Net.load: 'prototxt' and 'caffemodel' are required");
+    const preprocess = checkPreprocessSettings(options.preprocess);
     const spec = await loadNetSpec({ prototxt: options.prototxt, caffemodel: options.caffemodel, inputShape: options.inputShape });
     // Nobody else holds these weight arrays: the engine may read them in place.
     specsToBorrow.add(spec);
     const net = new Net(spec, { scoresBlob: options.scoresBlob });
     if (options.batchSize !== undefined) await net.reshape(options.batchSize);
-    if (options.mean !== undefined) net.mean = await loadMean(options.mean, { format: options.meanFormat });
+    net.preprocessSettings = preprocess;
+    if (options.mean !== undefined) {
+      const file = typeof options.mean === 'string' ? options.mean : '<mean>';
+      if (preprocess.meanMode === undefined && options.meanFormat !== undefined) {
+        net.mean = await loadMean(options.mean, { format: options.meanFormat });
+        net.inputMean = { image: net.mean, mode: options.meanFormat === 'text' ? 0 : 1, file };
+      } else {
+        const buf = typeof options.mean === 'string' ? await readInputFile(options.mean, 'the mean file') : options.mean;
+        net.inputMean = parseInputMean(buf, file, preprocess.meanMode);
+        net.mean = net.inputMean.image;
+      }
+    }
     if (options.labels !== undefined) net.labels = await loadLabels(options.labels);
+    // Image preprocessing settings that cannot work with this net are load errors (when the net takes images).
+    if (options.preprocess !== undefined || net.inputMean !== undefined) {
+      const shape = net.inputShape;
+      if (shape.length === 4) preprocessFor(shape, preprocess, net.inputMean, spec.source);
+    }
     return net;
   }
 
@@ -244,22 +301,22 @@ export class Net {
    * `classinds` (several classes: one composite map), like the original's
    * Backward_Relevance. Formula types 11/99 use the gradient walk as the original's tools do.
    */
-  backwardRelevance(classinds: number[], options: RelPropOptions): Promise<Heatmap> {
+  backwardRelevance(classinds: number[], options: RelPropOptions = {}): Promise<Heatmap> {
     return this.enqueue(async () => (await this.relevanceNow([classinds], options, 1)).heatmaps[0]);
   }
 
   /** One class list per image of the last forward pass, like Backward_Relevance_multi. */
-  backwardRelevanceMulti(classindsPerImage: number[][], options: RelPropOptions): Promise<Heatmap[]> {
+  backwardRelevanceMulti(classindsPerImage: number[][], options: RelPropOptions = {}): Promise<Heatmap[]> {
     return this.enqueue(async () => (await this.relevanceNow(classindsPerImage, options, this.activeImages)).heatmaps);
   }
 
   /** As backwardRelevanceMulti, with the per-layer conservation report when options.conservation is set. */
-  relevance(classindsPerImage: number[][], options: RelPropOptions): Promise<RelevanceResult> {
+  relevance(classindsPerImage: number[][], options: RelPropOptions = {}): Promise<RelevanceResult> {
     return this.enqueue(() => this.relevanceNow(classindsPerImage, options, this.activeImages));
   }
 
   /** Forward and relevance as one atomic step: scores, chosen classes and heatmaps per image. */
-  explain(input: Input, options: ExplainOptions): Promise<Explanation> {
+  explain(input: Input, options: ExplainOptions = {}): Promise<Explanation> {
     return this.enqueue(async () => {
       const { targets, ...relOptions } = options ?? {};
       const scores = await this.forwardNow(input);
@@ -270,11 +327,62 @@ export class Net {
   }
 
   /**
+   * One image as the demonstrators feed it to the net: decoded (a path, the file's bytes, or
+   * raw pixels), resized with ImageMagick's geometry to the `preprocess.baseImgSize` long side,
+   * centre-cropped or edge-padded to the input size, minus the mean, BGR for colour nets.
+   */
+  async preprocess(image: ImageSource): Promise<PreprocessedImage> {
+    return preprocessWith(image, this.preprocessOptions());
+  }
+
+  private preprocessOptions(): PreprocessOptions {
+    return preprocessFor(this.inputShape, this.preprocessSettings, this.inputMean, this.spec.source);
+  }
+
+  /**
+   * Image in, explanation out: preprocess() then explain() with the same options and defaults
+   * (`targets` default 'top1'; without a rule the demonstrators' DEFAULT_RULE). Several images
+   * run through the engine in batches of the net's batch size (Net.load's `batchSize`), as
+   * lrp-parallel-demo does; the next batch is decoded while the engine computes.
+   */
+  explainImage(image: ImageSource, options?: ExplainOptions): Promise<ImageExplanation>;
+  explainImage(images: ImageSource[], options?: ExplainOptions): Promise<ImageExplanation[]>;
+  async explainImage(images: ImageSource | ImageSource[], options: ExplainOptions = {}): Promise<ImageExplanation | ImageExplanation[]> {
+    const single = !Array.isArray(images);
+    const list = single ? [images] : images;
+    if (list.length === 0) throw new CaffeLrpError('OPTION', 'explainImage: no images');
+    const { targets, ...relOptions } = options ?? {};
+    const perImage = Array.isArray(targets) && !isClassList(targets);
+    if (perImage && (targets as Target[]).length !== list.length)
+      throw new CaffeLrpError('OPTION', `explainImage: option 'targets' has ${(targets as Target[]).length} entries for ${list.length} image(s)`);
+    resolveOptions(relOptions); // bad options fail before any image is decoded
+    const B = this.batchSize;
+    const pre = this.preprocessOptions();
+    const prepare = (from: number) => Promise.all(list.slice(from, from + B).map((im) => preprocessWith(im, pre)));
+    const out: ImageExplanation[] = [];
+    let next: Promise<PreprocessedImage[]> | undefined = prepare(0);
+    for (let from = 0; from < list.length; from += B) {
+      const batch: PreprocessedImage[] = await (next as Promise<PreprocessedImage[]>);
+      next = from + B < list.length ? prepare(from + B) : undefined;
+      next?.catch(() => undefined); // awaited in the next round; no unhandled rejection if this one fails
+      const chunkTargets = perImage ? (targets as Target[]).slice(from, from + B) : targets;
+      const r = await this.explain(batch.map((p) => p.input), { ...relOptions, targets: chunkTargets });
+      batch.forEach((p, i) => {
+        out.push({
+          scores: r.scores[i], classes: r.classes[i], labels: r.classes[i].map((c) => this.labels?.[c] ?? String(c)),
+          heatmap: r.heatmaps[i], input: p.input, asInputted: p.asInputted,
+        });
+      });
+    }
+    return single ? out[0] : out;
+  }
+
+  /**
    * Relevance from arbitrary seeds (has_init_relevance generalised): per image of the last
    * forward pass, a vector over the start layer's outputs per image (e.g. a class
    * distribution), written into the start layer's top before the walk.
    */
-  backwardRelevanceSeeded(seeds: ArrayLike<number>[], options: RelPropOptions): Promise<Heatmap[]> {
+  backwardRelevanceSeeded(seeds: ArrayLike<number>[], options: RelPropOptions = {}): Promise<Heatmap[]> {
     return this.enqueue(async () => {
       if (!Array.isArray(seeds)) throw new CaffeLrpError('OPTION', 'seeds must be an array with one vector per image');
       const o = resolveOptions(options);
@@ -357,6 +465,11 @@ export class Net {
   }
 }
 
+async function preprocessWith(image: ImageSource, opts: PreprocessOptions): Promise<PreprocessedImage> {
+  const p = await preprocessImage(image, opts);
+  return { input: p.blob, asInputted: { data: p.asInputted, width: p.width, height: p.height, channels: 3 } };
+}
+
 function splitBatch(input: Float32Array, perImage: number): Float32Array[] {
   if (!(input instanceof Float32Array)) throw new CaffeLrpError('OPTION', 'forward: input must be a Float32Array or an array of Float32Array');
   if (input.length === 0 || input.length % perImage !== 0)
@@ -381,7 +494,7 @@ function chooseClasses(scores: Float32Array, target: Target | undefined, image: 
   if (t === 'top5') return rankClasses(scores).slice(0, Math.min(5, scores.length));
   if (typeof t === 'number') return [t];
   if (isClassList(t)) return t as number[];
-  throw new CaffeLrpError('OPTION', `target for image ${image} must be a class index, a list of indices, 'top1' or 'top5', got ${JSON.stringify(t)}`);
+  throw new CaffeLrpError('OPTION', `target for image ${image} must be a class index, a list of indices, 'top1' or 'top5', got ${showValue(t)}`);
 }
 
 function checkClasses(list: number[], image: number, o: ResolvedOptions, start: NativeLayerInfo): void {
@@ -393,5 +506,5 @@ function checkClasses(list: number[], image: number, o: ResolvedOptions, start: 
   const limit = automatic && o.numclasses !== undefined ? Math.min(o.numclasses, perImage) : perImage;
   for (const c of list)
     if (!Number.isInteger(c) || c < 0 || c >= limit)
-      throw new CaffeLrpError('OPTION', `class index ${JSON.stringify(c)} for image ${image} is out of range: layer '${start.name}' has ${limit} outputs per image`);
+      throw new CaffeLrpError('OPTION', `class index ${showValue(c)} for image ${image} is out of range: layer '${start.name}' has ${limit} outputs per image`);
 }
