@@ -51,7 +51,7 @@ export interface RelPropOptions {
    * The rule: a name ('epsilon', 'alphabeta', 'layer_dep', ...) or a formula type number.
    * Under semantics 'toolbox', one of the toolbox's rule names.
    */
-  rule?: RuleName | FormulaType | string;
+  rule?: RuleName | FormulaType | (string & {}); // (string & {}): toolbox rule names, without losing the completions of RuleName
   epsstab?: number;
   alphabeta_beta?: number;
   lastlayerindex?: number;
