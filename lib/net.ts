@@ -146,6 +146,18 @@ export class Net {
     // Nobody else holds these weight arrays: the engine may read them in place.
     specsToBorrow.add(spec);
     const net = new Net(spec, { scoresBlob: options.scoresBlob });
+    try {
+      await net.finishLoad(options, preprocess, spec.source);
+    } catch (e) {
+      await net.dispose(); // a load error leaves no native memory behind
+      throw e;
+    }
+    return net;
+  }
+
+  /** Net.load's steps after the engine has the net: batch size, mean, labels, preprocessing checks. */
+  private async finishLoad(options: LoadOptions, preprocess: PreprocessSettings, source: string | undefined): Promise<void> {
+    const net = this;
     if (options.batchSize !== undefined) await net.reshape(options.batchSize);
     net.preprocessSettings = preprocess;
     if (options.mean !== undefined) {
@@ -163,9 +175,8 @@ export class Net {
     // Image preprocessing settings that cannot work with this net are load errors (when the net takes images).
     if (options.preprocess !== undefined || net.inputMean !== undefined) {
       const shape = net.inputShape;
-      if (shape.length === 4) preprocessFor(shape, preprocess, net.inputMean, spec.source);
+      if (shape.length === 4) preprocessFor(shape, preprocess, net.inputMean, source);
     }
-    return net;
   }
 
   /**
