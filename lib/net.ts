@@ -14,6 +14,7 @@ import { channelNorm, toHeatmaps, type Heatmap } from './heatmap';
 import { resolveOptions, type RelPropOptions, type ResolvedOptions } from './relevance/options';
 import { resolveStartLayer, rulesFor, usesGradient } from './relevance/policy';
 import { showValue } from './relevance/show-value';
+import { rankClasses as rankLikeOriginal } from './outputs/ranking';
 import { readInputFile } from './io/read-file';
 import { parseInputMean, type InputMean } from './image/mean';
 import { preprocessImage, type ImageSource, type PreprocessOptions } from './image/preprocess';
@@ -331,7 +332,10 @@ export class Net {
     return this.enqueue(async () => {
       const { targets, ...relOptions } = options ?? {};
       const scores = await this.forwardNow(input);
-      const classes = scores.map((s, i) => chooseClasses(s, Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined), i));
+      // Bad options fail before the forward pass; numclasses bounds the classes 'top1'/'top5' choose from, as in the demonstrators.
+      const { numclasses } = resolveOptions(relOptions);
+      const classes = scores.map((s, i) =>
+        chooseClasses(numclasses === undefined ? s : s.subarray(0, numclasses), Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined), i));
       const result = await this.relevanceNow(classes, relOptions, scores.length);
       return { scores, classes, ...result };
     });
@@ -377,7 +381,7 @@ export class Net {
       next = from + B < list.length ? prepare(from + B) : undefined;
       next?.catch(() => undefined); // awaited in the next round; no unhandled rejection if this one fails
       const chunkTargets = perImage ? (targets as Target[]).slice(from, from + B) : targets;
-      const r = await this.explain(batch.map((p) => p.input), { ...relOptions, targets: chunkTargets });
+      const r = await this.explainRanked(batch.map((p) => p.input), relOptions, chunkTargets);
       batch.forEach((p, i) => {
         out.push({
           scores: r.scores[i], classes: r.classes[i], labels: r.classes[i].map((c) => this.labels?.[c] ?? String(c)),
@@ -386,6 +390,28 @@ export class Net {
       });
     }
     return single ? out[0] : out;
+  }
+
+  /**
+   * explain() with 'top1'/'top5' chosen as the demonstrators rank classes (equal scores: the
+   * higher class index first, as the original's score files show), so that explainImage
+   * picks the classes lrp-demo picks even when a saturated softmax gives several classes
+   * the same score.
+   */
+  private explainRanked(inputs: Float32Array[], relOptions: RelPropOptions, targets: Target | Target[] | undefined): Promise<Explanation> {
+    return this.enqueue(async () => {
+      const { numclasses } = resolveOptions(relOptions);
+      const scores = await this.forwardNow(inputs);
+      const classes = scores.map((s, i) => {
+        const t = Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined);
+        const pick = t ?? 'top1';
+        if (pick !== 'top1' && pick !== 'top5') return chooseClasses(s, pick, i);
+        const ranked = rankLikeOriginal(numclasses === undefined ? s : s.subarray(0, numclasses));
+        return ranked.slice(0, pick === 'top1' ? 1 : Math.min(5, ranked.length));
+      });
+      const result = await this.relevanceNow(classes, relOptions, scores.length);
+      return { scores, classes, ...result };
+    });
   }
 
   /**

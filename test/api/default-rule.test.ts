@@ -37,3 +37,30 @@ test('rule accepts formula type numbers: the same maps as the names', async () =
   }
   expect(Array.from(await mapOf({ rule: 0 }))).not.toEqual(Array.from(await mapOf({ rule: 2 })));
 });
+
+test("numclasses bounds the classes 'top1' and 'top5' choose from, as in the demonstrators", async () => {
+  const x = rand(300, 24, 0.3); // scores 0.001 0.000 0.983 0.000 0.015: the best class is 2
+  const scores = (await net.forward(x))[0];
+  const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]);
+  expect(order[0]).toBe(2);
+  // numclasses 2: only classes 0 and 1 count, and 0 scores higher.
+  expect(scores[0]).toBeGreaterThan(scores[1]);
+  expect((await net.explain(x, { numclasses: 2, targets: 'top1' })).classes[0]).toEqual([0]);
+  expect((await net.explain(x, { numclasses: 2, targets: 'top5' })).classes[0]).toEqual([0, 1]);
+  expect((await net.explain(x, { targets: 'top1' })).classes[0]).toEqual([2]);
+});
+
+test("explainImage ranks equal scores as the demonstrators do (higher class index first)", async () => {
+  // A bright image saturates the small net's softmax: scores 1, 0, 0, 0, 0 (ties among the zeros).
+  const data = new Uint8Array(10 * 10 * 3).fill(255);
+  const r = await net.explainImage({ data, width: 10, height: 10, channels: 3 }, { targets: 'top5' });
+  const zeros = Array.from(r.scores.keys()).filter((c) => r.scores[c] === 0);
+  expect(zeros.length).toBeGreaterThanOrEqual(2);
+  const best = Array.from(r.scores.keys()).sort((a, b) => r.scores[b] - r.scores[a])[0];
+  // The original's order: best first, then equal scores from the highest index down.
+  const expected = [best, ...Array.from(r.scores.keys()).filter((c) => c !== best).sort((a, b) => r.scores[b] - r.scores[a] || b - a)];
+  expect(r.classes).toEqual(expected.slice(0, 5));
+  // explain() keeps its documented order (equal scores: lower index first).
+  const e = await net.explain(r.input, { targets: 'top5' });
+  expect(e.classes[0]).toEqual([best, ...Array.from(r.scores.keys()).filter((c) => c !== best).sort((a, b) => r.scores[b] - r.scores[a] || a - b)].slice(0, 5));
+});
