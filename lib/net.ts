@@ -158,26 +158,25 @@ export class Net {
 
   /** Net.load's steps after the engine has the net: batch size, mean, labels, preprocessing checks. */
   private async finishLoad(options: LoadOptions, preprocess: PreprocessSettings, source: string | undefined): Promise<void> {
-    const net = this;
-    if (options.batchSize !== undefined) await net.reshape(options.batchSize);
-    net.preprocessSettings = preprocess;
+    if (options.batchSize !== undefined) await this.reshape(options.batchSize);
+    this.preprocessSettings = preprocess;
     if (options.mean !== undefined) {
       const file = typeof options.mean === 'string' ? options.mean : '<mean>';
       if (preprocess.meanMode === undefined && options.meanFormat !== undefined) {
-        net.mean = await loadMean(options.mean, { format: options.meanFormat });
-        net.inputMean = { image: net.mean, mode: options.meanFormat === 'text' ? 0 : 1, file };
+        this.mean = await loadMean(options.mean, { format: options.meanFormat });
+        this.inputMean = { image: this.mean, mode: options.meanFormat === 'text' ? 0 : 1, file };
       } else {
         const buf = typeof options.mean === 'string' ? await readInputFile(options.mean, 'the mean file') : options.mean;
-        net.inputMean = parseInputMean(buf, file, preprocess.meanMode);
-        net.mean = net.inputMean.image;
+        this.inputMean = parseInputMean(buf, file, preprocess.meanMode);
+        this.mean = this.inputMean.image;
       }
     }
-    if (options.labels !== undefined) net.labels = await loadLabels(options.labels);
-    // Image preprocessing settings that cannot work with this net are load errors (when the net takes images).
-    if (options.preprocess !== undefined || net.inputMean !== undefined) {
-      const shape = net.inputShape;
-      if (shape.length === 4) preprocessFor(shape, preprocess, net.inputMean, source);
-    }
+    if (options.labels !== undefined) this.labels = await loadLabels(options.labels);
+    // Preprocessing that cannot work with this net is a load error: when it was asked for, or
+    // when a mean was given for a net that takes square 1- or 3-channel images.
+    const [, c, h, w] = this.inputShape;
+    const takesImages = this.inputShape.length === 4 && h === w && (c === 1 || c === 3);
+    if (options.preprocess !== undefined || (this.inputMean !== undefined && takesImages)) preprocessFor(this.inputShape, preprocess, this.inputMean, source);
   }
 
   /**
