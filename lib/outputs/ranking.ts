@@ -1,6 +1,6 @@
 /**
- * Class ranking of the original demonstrator's score files (behaviour spec §5.4, §5.10). The original sorts (score, index) pairs ascending with std::sort and reads
- * from the end; for ten classes (insertion sort, stable) equal scores therefore come out
+ * Class ranking of the original demonstrator's score files (behaviour spec §5.4, §5.10).
+ * The original sorts (score, index) pairs ascending with std::sort and reads from the end; for ten classes (insertion sort, stable) equal scores therefore come out
  * highest index first, as its `_top10scores.txt` files show (`9 0`, `7 0`, `5 0`). We use that
  * order for every class count (std::sort's tie order for more classes is unspecified).
  * NaN scores rank last.

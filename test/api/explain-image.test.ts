@@ -75,6 +75,12 @@ test('the images may be Buffers or raw pixels: same input as from the path', asy
     const fromRaw = await net.preprocess({ data, width: info.width, height: info.height, channels: 1 });
     expect(Array.from(fromBuffer.input)).toEqual(Array.from(fromPath.input));
     expect(Array.from(fromRaw.input)).toEqual(Array.from(fromPath.input));
+    // 16-bit raw pixels on ImageMagick's scale (v * 257) are the same image.
+    const fromRaw16 = await net.preprocess({ data: Uint16Array.from(data, (v) => v * 257), width: info.width, height: info.height, channels: 1 });
+    expect(Array.from(fromRaw16.input)).toEqual(Array.from(fromPath.input));
+    // RGB raw pixels of a grey image: the grey net sees the same values.
+    const rgb = new Uint8Array(data.length * 3).map((_, i) => data[Math.floor(i / 3)]);
+    expect(Array.from((await net.preprocess({ data: rgb, width: info.width, height: info.height, channels: 3 })).input)).toEqual(Array.from(fromPath.input));
     // A grey net sees the grey values on the 0..255 scale (the demo net has no mean).
     expect(Array.from(fromPath.input)).toEqual(Array.from(data));
   } finally {
