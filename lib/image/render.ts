@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import { CaffeLrpError } from '../errors';
 import type { Heatmap } from '../heatmap';
+import { showValue } from '../relevance/show-value';
 import { colorize, COLORMAP_NAMES, type ColormapName } from './colormaps';
 
 export interface RenderOptions {
@@ -53,7 +54,7 @@ function checkHeatmap(hm: Heatmap, what: string): void {
 
 function colormapOf(name: unknown, what: string): ColormapName {
   if (name === undefined) return 'blue-black-yellow';
-  if (!(COLORMAP_NAMES as readonly unknown[]).includes(name)) fail(`${what}: option 'colormap' must be one of ${COLORMAP_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+  if (!(COLORMAP_NAMES as readonly unknown[]).includes(name)) fail(`${what}: option 'colormap' must be one of ${COLORMAP_NAMES.join(', ')}, got ${showValue(name)}`);
   return name as ColormapName;
 }
 
@@ -62,14 +63,18 @@ function sizeOf(size: RenderOptions['size'], hm: Heatmap): { width: number; heig
   const s = typeof size === 'number' ? { width: size, height: size } : size;
   const ok = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 16384;
   if (!s || typeof s !== 'object' || !ok(s.width) || !ok(s.height))
-    fail(`renderHeatmap: option 'size' must be an integer or { width, height } from 1 to 16384, got ${JSON.stringify(size)}`);
+    fail(`renderHeatmap: option 'size' must be an integer or { width, height } from 1 to 16384, got ${showValue(size)}`);
+  if (s.width * s.height > MAX_PIXELS) fail(`renderHeatmap: option 'size' ${s.width}x${s.height} is more than ${MAX_PIXELS} pixels`);
   return s;
 }
 
+/** Largest picture renderHeatmap makes (2^26 pixels: 384 MB of 16-bit RGB). */
+const MAX_PIXELS = 1 << 26;
+
 /** Nearest-neighbour resampling of interleaved 3-channel values (pixel centres mapped onto pixel centres). */
-function nearest(src: Float64Array, w: number, h: number, tw: number, th: number): Float64Array {
+function nearest<T extends Uint8Array | Uint16Array>(src: T, w: number, h: number, tw: number, th: number): T {
   if (tw === w && th === h) return src;
-  const out = new Float64Array(tw * th * 3);
+  const out = (src instanceof Uint16Array ? new Uint16Array(tw * th * 3) : new Uint8Array(tw * th * 3)) as T;
   for (let y = 0; y < th; y++) {
     const sy = Math.min(h - 1, Math.floor(((y + 0.5) * h) / th));
     for (let x = 0; x < tw; x++) {
@@ -113,15 +118,17 @@ export async function renderHeatmap(heatmap: Heatmap, options: RenderOptions = {
   const o = options ?? {};
   const colormap = colormapOf(o.colormap, 'renderHeatmap');
   const format = o.format ?? 'png';
-  if (format !== 'png' && format !== 'raw') fail(`renderHeatmap: option 'format' must be 'png' or 'raw', got ${JSON.stringify(format)}`);
+  if (format !== 'png' && format !== 'raw') fail(`renderHeatmap: option 'format' must be 'png' or 'raw', got ${showValue(format)}`);
   const depth = o.depth ?? 8;
-  if (depth !== 8 && depth !== 16) fail(`renderHeatmap: option 'depth' must be 8 or 16, got ${JSON.stringify(depth)}`);
+  if (depth !== 8 && depth !== 16) fail(`renderHeatmap: option 'depth' must be 8 or 16, got ${showValue(depth)}`);
   const level = o.compressionLevel ?? 6;
-  if (!Number.isInteger(level) || level < 0 || level > 9) fail(`renderHeatmap: option 'compressionLevel' must be an integer from 0 to 9, got ${JSON.stringify(level)}`);
+  if (!Number.isInteger(level) || level < 0 || level > 9) fail(`renderHeatmap: option 'compressionLevel' must be an integer from 0 to 9, got ${showValue(level)}`);
   const { width, height } = sizeOf(o.size, heatmap);
-  const rgb = nearest(colorize(heatmap, colormap), heatmap.width, heatmap.height, width, height);
-  const px = depth === 16 ? new Uint16Array(rgb.length) : new Uint8Array(rgb.length);
-  quantise(rgb, depth === 16 ? 65535 : 255, px);
+  // Colours at the heatmap's size, quantised, then replicated (memory: the output only).
+  const rgb = colorize(heatmap, colormap);
+  const small = depth === 16 ? new Uint16Array(rgb.length) : new Uint8Array(rgb.length);
+  quantise(rgb, depth === 16 ? 65535 : 255, small);
+  const px = nearest(small, heatmap.width, heatmap.height, width, height);
   const bytes = Buffer.from(px.buffer, px.byteOffset, px.byteLength);
   if (format === 'raw') return bytes;
   const img = sharp(depth === 16 ? px : bytes, { raw: { width, height, channels: 3 } });
@@ -151,13 +158,14 @@ export async function overlayHeatmap(heatmap: Heatmap, image: Rgb8Image, options
   const a = o.opacity ?? 0.5;
   if (typeof a !== 'number' || !(a >= 0 && a <= 1)) fail(`overlayHeatmap: option 'opacity' must be a number from 0 to 1, got ${String(a)}`);
   const { width, height, channels, data } = image;
-  const rgb = nearest(colorize(heatmap, colormap), heatmap.width, heatmap.height, width, height);
+  // 16-bit colours (the demonstrator's) scaled to the image: < 1/65535 from the exact colour.
+  const rgb = nearest(heatmapPixels16(heatmap, colormap), heatmap.width, heatmap.height, width, height);
   const out = Buffer.alloc(width * height * 3);
+  const scale = (a * 255) / 65535;
   for (let p = 0; p < width * height; p++) {
     for (let c = 0; c < 3; c++) {
       const v = data[p * channels + (channels === 1 ? 0 : c)];
-      const col = Math.min(1, Math.max(0, rgb[3 * p + c]));
-      out[3 * p + c] = Math.round((1 - a) * v + a * 255 * col);
+      out[3 * p + c] = Math.round((1 - a) * v + scale * rgb[3 * p + c]);
     }
   }
   return sharp(out, { raw: { width, height, channels: 3 } }).png().toBuffer();

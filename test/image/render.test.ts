@@ -52,7 +52,8 @@ describe('renderHeatmap', () => {
   test('bad options are CaffeLrpErrors naming the option', async () => {
     await expect(renderHeatmap(tiny, { colormap: 'viridis' as never })).rejects.toThrow(/option 'colormap' must be one of blue-black-yellow/);
     await expect(renderHeatmap(tiny, { depth: 12 as never })).rejects.toThrow(/option 'depth' must be 8 or 16, got 12/);
-    await expect(renderHeatmap(tiny, { size: NaN })).rejects.toThrow(/option 'size'/);
+    await expect(renderHeatmap(tiny, { size: NaN })).rejects.toThrow(/option 'size' must be an integer or \{ width, height \} from 1 to 16384, got NaN/);
+    await expect(renderHeatmap(tiny, { size: 16384 })).rejects.toThrow(/16384x16384 is more than 67108864 pixels/);
     await expect(renderHeatmap({ ...tiny, data: new Float32Array(3) })).rejects.toMatchObject({ code: 'SHAPE' });
     await expect(overlayHeatmap(tiny, { data: new Uint8Array(12), width: 2, height: 2, channels: 3 }, { opacity: NaN })).rejects.toThrow(/option 'opacity' must be a number from 0 to 1, got NaN/);
     await expect(overlayHeatmap(tiny, { data: new Uint8Array(5), width: 2, height: 2, channels: 3 })).rejects.toBeInstanceOf(CaffeLrpError);
