@@ -13,6 +13,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseArgs as parseArgv } from 'node:util';
 import { CaffeLrpError } from '../lib/errors';
 import type { FileListEntry } from './filelist';
 import { Progress, summaryLine, type ProgressStream } from './progress';
@@ -38,6 +39,8 @@ export interface MainOptions {
   cwd?: string;
   stdout?: OutStream;
   stderr?: OutStream;
+  /** Environment for TERM / NO_COLOR (no escape codes when TERM=dumb or NO_COLOR is set); default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 interface Args {
@@ -82,26 +85,66 @@ Exit status: 0 all images done, 1 usage or start-up error, 2 some images failed.
 `;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { positional: [], help: false, version: false, quiet: false, minimal: false };
-  let onlyPositional = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (onlyPositional || !arg.startsWith('-') || arg === '-') {
-      a.positional.push(arg);
-      continue;
+const FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  quiet: { type: 'boolean', short: 'q' },
+  'minimal-output': { type: 'boolean' },
+  threads: { type: 'string' },
+} as const;
+
+/** The flag closest to a misspelt one ('--quite' → '--quiet'), if any is close. */
+function didYouMean(arg: string): string {
+  const word = arg.replace(/^-+/, '').split('=')[0].toLowerCase();
+  let best = '';
+  let bestD = Infinity;
+  for (const name of Object.keys(FLAGS)) {
+    const d = name.startsWith(word) && word.length >= 3 ? 0 : editDistance(word, name);
+    if (d < bestD) {
+      bestD = d;
+      best = name;
     }
-    if (arg === '--') onlyPositional = true;
-    else if (arg === '--help' || arg === '-h') a.help = true;
-    else if (arg === '--version' || arg === '-V') a.version = true;
-    else if (arg === '--quiet' || arg === '-q') a.quiet = true;
-    else if (arg === '--minimal-output') a.minimal = true;
-    else if (arg === '--threads' || arg.startsWith('--threads=')) {
-      const v = arg === '--threads' ? argv[++i] : arg.slice('--threads='.length);
-      if (v === undefined) throw new UsageError('--threads needs a number');
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1024) throw new UsageError(`--threads must be an integer from 1 to 1024, got '${v}'`);
-      a.threads = Number(v);
-    } else throw new UsageError(`unknown option '${arg}'`);
+  }
+  return bestD <= Math.max(1, Math.floor(best.length / 3)) ? `; did you mean '--${best}'?` : '';
+}
+
+/** Edit distance with adjacent transpositions counted as one edit ('quite' → 'quiet' is 1). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The command line through node:util's parseArgs (strict: unknown flags are usage errors). */
+function parseArgs(argv: string[]): Args {
+  let parsed;
+  try {
+    parsed = parseArgv({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const arg = /'([^']+)'/.exec((e as Error).message)?.[1] ?? '';
+      throw new UsageError(`unknown option '${arg}'${didYouMean(arg)}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const m = (e as Error).message;
+      if (/--threads/.test(m)) throw new UsageError('--threads needs a number (--threads N)');
+      throw new UsageError(m);
+    }
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  const a: Args = { positional: parsed.positionals, help: v.help === true, version: v.version === true, quiet: v.quiet === true, minimal: v['minimal-output'] === true };
+  if (v.threads !== undefined) {
+    const t = v.threads;
+    if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 1024) throw new UsageError(`--threads must be an integer from 1 to 1024, got '${t}'`);
+    a.threads = Number(t);
   }
   return a;
 }
@@ -217,7 +260,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     return fail(errorText(e));
   }
 
-  const progress = new Progress(entries.length, { quiet: args.quiet, stream: stderr });
+  const progress = new Progress(entries.length, { quiet: args.quiet, stream: stderr, env: options.env });
   let failed = 0;
   try {
     const result = await runPipeline(session, entries, {

@@ -17,10 +17,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CaffeLrpError } from '../lib/errors';
 import { FORMULA_TYPES, RULE_NAMES, NEEDS_AUX } from '../lib/relevance/options';
-import { COLORMAP_NAMES, ColormapName } from './colormaps';
+import { COLORMAP_NAMES, type ColormapName } from '../lib/image/colormaps';
+import type { MeanMode } from '../lib/image/mean';
 import { readInputFileSync } from '../lib/io/read-file';
 
-export type MeanMode = 0 | 1 | 2;
+export type { MeanMode };
 
 export interface DemoConfig {
   /** Absolute paths: relative ones in the file are taken relative to `cwd` (the process cwd), as the original does. */
@@ -305,7 +306,7 @@ class Reader {
     const f = this.found.get(key);
     if (!f) return DEFAULTS.relpropFormulaType;
     const supported = `supported: ${FORMULA_TYPES.join(', ')} or a rule name (${Object.keys(RULE_NAMES).join(', ')})`;
-    if (Object.prototype.hasOwnProperty.call(RULE_NAMES, f.value)) return RULE_NAMES[f.value];
+    if (Object.prototype.hasOwnProperty.call(RULE_NAMES, f.value)) return RULE_NAMES[f.value as keyof typeof RULE_NAMES];
     if (!/^[+-]?\d+$/.test(f.value)) this.fail(key, f, `must be a formula type; ${supported}`);
     const v = Number(f.value);
     if (!(FORMULA_TYPES as readonly number[]).includes(v)) {

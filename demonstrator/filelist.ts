@@ -6,14 +6,16 @@
  * As the original: lines of at most 2 characters are skipped, tokens after the second are
  * ignored, and the image path is the string `prefix + "/" + entry`. Our additions: blank
  * lines and `#` comment lines are skipped, a missing class means top-1 (the original
- * aborted), a class field that is not an integer is an error naming file and line (the
- * original aborted without saying where), and a double-quoted path may contain spaces.
+ * aborted), a class field that is not an integer (`abc`, `1.5`) is an error for that image
+ * only, reported with its list line like an out-of-range class (the original aborted the run),
+ * and a double-quoted path may contain spaces.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { CaffeLrpError } from '../lib/errors';
 
-export type ClassRequest = { kind: 'top'; k: number } | { kind: 'class'; index: number };
+/** What to explain: the top k classes, one class, or nothing (a class field that is not an integer: that image's error). */
+export type ClassRequest = { kind: 'top'; k: number } | { kind: 'class'; index: number } | { kind: 'invalid'; reason: string };
 
 export interface FileListEntry {
   /** 1-based line in the list file. */
@@ -38,7 +40,7 @@ export function parseFileList(text: string, prefix: string, file = '<filelist>')
     const line = i + 1;
     const { entry, rest } = splitPath(t, file, line);
     const field = rest.split(/\s+/).filter((s) => s !== '')[0];
-    out.push({ line, entry, imagePath: joinPrefix(prefix, entry), classes: classRequest(field, file, line), classField: field });
+    out.push({ line, entry, imagePath: joinPrefix(prefix, entry), classes: classRequest(field), classField: field });
   }
   return out;
 }
@@ -69,15 +71,15 @@ function splitPath(t: string, file: string, line: number): { entry: string; rest
   return { entry: m[1], rest: m[2] };
 }
 
-function classRequest(field: string | undefined, file: string, line: number): ClassRequest {
+function classRequest(field: string | undefined): ClassRequest {
   if (field === undefined) return { kind: 'top', k: 1 };
   if (!/^[+-]?\d+$/.test(field)) {
-    throw new CaffeLrpError('PARSE', `the class field '${field}' is not an integer (use a class index, -1 for the top class or -2 for the top five)`, { file, line });
+    return { kind: 'invalid', reason: `the class field '${field}' is not an integer (use a class index, -1 for the top class or -2 for the top five)` };
   }
   const v = Number(field);
   if (v === -2) return { kind: 'top', k: 5 };
   if (v < 0) return { kind: 'top', k: 1 };
-  if (!Number.isSafeInteger(v)) throw new CaffeLrpError('PARSE', `the class index '${field}' is out of range`, { file, line });
+  if (!Number.isSafeInteger(v)) return { kind: 'invalid', reason: `the class index '${field}' is out of range` };
   return { kind: 'class', index: v };
 }
 

@@ -5,7 +5,7 @@
  *
  * The next batch is decoded and resized (sharp, off the main thread) while the engine
  * computes the current one, and a batch's files are written while the next one computes.
- * A bad image (missing, unreadable, undecodable, no output name, class index out of range)
+ * A bad image (missing, unreadable, undecodable, no output name, class field not an integer or out of range)
  * is taken out of its batch and reported; the others go on. The input blob of a partial
  * batch is zero-filled by Net.forward, never stale, and only real images are explained.
  */
@@ -14,8 +14,9 @@ import * as path from 'path';
 import { CaffeLrpError } from '../lib/errors';
 import type { Heatmap } from '../lib/heatmap';
 import { FileListEntry, OutputFiles, outputBase, outputFiles } from './filelist';
-import { writeAsInputtedPng, writeHeatmapPng, writeRawhm, writeTopScores } from './outputs';
-import { preprocessImage, Preprocessed } from './preprocess';
+import { writeAsInputtedPng, writeHeatmapPng } from '../lib/outputs/png-files';
+import { writeRawhm, writeTopScores } from '../lib/outputs/text-files';
+import { preprocessImage, type Preprocessed } from '../lib/image/preprocess';
 import { chooseClasses, rankClasses } from './ranking';
 import type { Session } from './session';
 
@@ -86,7 +87,7 @@ async function prepare(session: Session, entry: FileListEntry, cwd: string): Pro
     if (st === undefined) throw new CaffeLrpError('IO', 'no such file');
     if (!st.isFile()) throw new CaffeLrpError('IO', 'not a regular file');
     // Explicit class indices are checked before any work is spent on the image.
-    if (entry.classes.kind === 'class') chooseClasses(entry.classes, new Float32Array(session.numClasses));
+    if (entry.classes.kind !== 'top') chooseClasses(entry.classes, new Float32Array(session.numClasses));
     job.pre = await preprocessImage(job.file, {
       size: session.size,
       channels: session.channels,

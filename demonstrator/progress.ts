@@ -1,7 +1,8 @@
 /**
  * Progress for the demonstrators: a one-line bar on stderr (images done/total, images per
- * second, time left), redrawn in place — only when stderr is a terminal and not --quiet, so
- * logs and pipes stay clean. The summary line is always available to print at the end.
+ * second, time left), redrawn in place — only when stderr is a terminal that understands
+ * escape codes (not TERM=dumb, no NO_COLOR) and not --quiet, so logs, pipes and plain
+ * terminals never see an escape code. The summary line is always available to print at the end.
  */
 
 export interface ProgressStream {
@@ -17,6 +18,15 @@ export interface ProgressOptions {
   now?: () => number;
   /** Minimum ms between redraws; default 100. */
   interval?: number;
+  /** Environment to read TERM and NO_COLOR from; default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/** False when the environment asks for plain output: TERM=dumb, or NO_COLOR set to anything non-empty (no-color.org). */
+export function escapesAllowed(env: Record<string, string | undefined> = process.env): boolean {
+  if (env.TERM === 'dumb') return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return true;
 }
 
 export class Progress {
@@ -37,7 +47,7 @@ export class Progress {
     this.stream = opts.stream ?? process.stderr;
     this.now = opts.now ?? (() => Date.now());
     this.interval = opts.interval ?? 100;
-    this.enabled = !opts.quiet && this.stream.isTTY === true;
+    this.enabled = !opts.quiet && this.stream.isTTY === true && escapesAllowed(opts.env);
     this.start = this.now();
   }
 

@@ -10,12 +10,12 @@ import type { NativeLayerInfo } from '../lib/native';
 import { resolveOptions, type RelPropOptions } from '../lib/relevance/options';
 import { resolveStartLayer, rulesFor, usesGradient } from '../lib/relevance/policy';
 import type { ConfigKey, DemoConfig } from './config';
-import { DemoMean, loadDemoMean, meanLookup } from './demo-mean';
+import { type InputMean, loadInputMean, meanLookup } from '../lib/image/mean';
 
 export interface Session {
   config: DemoConfig;
   net: Net;
-  mean?: DemoMean;
+  mean?: InputMean;
   /** Net input height = width. */
   size: number;
   channels: 1 | 3;
@@ -64,9 +64,9 @@ async function check(net: Net, opts: SessionOptions): Promise<Session> {
   const base = config.baseImgSize ?? h;
   if (base < h) throw keyError(config, 'baseimgsize', `${base} is smaller than the net input size ${h}; it must be >= ${h}`);
 
-  let mean: DemoMean | undefined;
+  let mean: InputMean | undefined;
   if (config.meanFile !== undefined) {
-    mean = loadDemoMean(config.meanFile, config.meanMode);
+    mean = loadInputMean(config.meanFile, config.meanMode);
     meanLookup(mean, c, h, config.compat); // throws when the mean does not fit the input
   }
 

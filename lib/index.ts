@@ -24,3 +24,17 @@ export type { LayerRulesOption, LayerRuleOption, Semantics } from './relevance/l
 export * as toolbox from './toolbox';
 export { demoModel } from './demo-model';
 export type { DemoModel } from './demo-model';
+
+/** Images in, explanations and pictures out (issue 13): preprocessing, rendering, the original's output files. */
+export type { NetInput, AsInputtedImage, PreprocessedImage, ImageExplanation } from './net';
+export type { ImageSource, RawPixels, Resampler } from './image/preprocess';
+export type { PreprocessSettings } from './image/settings';
+export type { MeanMode } from './image/mean';
+export type { RuleName, FormulaType } from './relevance/options';
+export { DEFAULT_RULE } from './relevance/options';
+export { COLORMAP_NAMES } from './image/colormaps';
+export type { ColormapName } from './image/colormaps';
+export { renderHeatmap, overlayHeatmap } from './image/render';
+export type { RenderOptions, OverlayOptions, Rgb8Image } from './image/render';
+export { formatRawhm, writeRawhm, formatTopScores, writeTopScores } from './outputs/text-files';
+export { writeFileAtomic } from './outputs/atomic-write';

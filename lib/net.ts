@@ -10,11 +10,17 @@ import { allFinite, checkBuiltNet, checkInputArray, checkNetSpecObject, nonFinit
 import { CaffeLrpError, type CaffeLrpErrorCode } from './errors';
 import { loadNative, type NativeBackwardOptions, type NativeLayerInfo, type NativeNetInstance } from './native';
 import type { NetSpec } from './caffe/netspec-types';
-import { loadLabels, loadMean, loadNetSpec, type FileSource } from './caffe';
+import { loadLabels, loadMean, loadNetSpec, readSource, type FileSource } from './caffe';
 import type { MeanImage, MeanFormat } from './caffe/mean';
 import { channelNorm, toHeatmaps, type Heatmap } from './heatmap';
 import { resolveOptions, type RelPropOptions, type ResolvedOptions } from './relevance/options';
 import { resolveStartLayer, rulesFor, usesGradient } from './relevance/policy';
+import { showValue } from './relevance/show-value';
+import { rankClasses as rankLikeOriginal } from './outputs/ranking';
+import { readInputFile } from './io/read-file';
+import { parseInputMean, type InputMean } from './image/mean';
+import { preprocessImage, type ImageSource, type PreprocessOptions } from './image/preprocess';
+import { checkPreprocessSettings, preprocessFor, type PreprocessSettings } from './image/settings';
 
 export interface LayerInfo {
   index: number;
@@ -56,7 +62,34 @@ export interface RelevanceResult {
   conservation?: LayerConservation[];
 }
 
-type Input = Float32Array | Float32Array[];
+/** Net-ready input: one Float32Array of N x C x H x W values, or one C x H x W array per image. */
+export type NetInput = Float32Array | Float32Array[];
+type Input = NetInput;
+
+/** The image the net saw (after resizing and crop/pad, before mean subtraction): 8-bit RGB, height x width x 3. */
+export interface AsInputtedImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 3;
+}
+
+export interface PreprocessedImage {
+  /** The net's input for this image: C x H x W, BGR for colour nets, mean subtracted, 0..255 scale. */
+  input: Float32Array;
+  asInputted: AsInputtedImage;
+}
+
+/** One image's explanation from explainImage. */
+export interface ImageExplanation extends PreprocessedImage {
+  /** The scores blob's values for this image. */
+  scores: Float32Array;
+  /** The classes that were explained (seeded). */
+  classes: number[];
+  /** Their names from the labels file (the class index as text when the net has no labels). */
+  labels: string[];
+  heatmap: Heatmap;
+}
 
 export interface LoadOptions {
   /** Network definition: a path, or the file's contents. */
@@ -74,6 +107,11 @@ export interface LoadOptions {
   inputShape?: number[];
   /** Output blob whose values are the scores (default: Caffe's first output, by name). */
   scoresBlob?: string;
+  /**
+   * How images become the net's input in preprocess() / explainImage() (the demonstrator's
+   * config keys; same defaults): `{ baseImgSize, meanMode, compat, resampler }`.
+   */
+  preprocess?: PreprocessSettings;
 }
 
 /** The engine marks refusals over the memory budget (and failed allocations) with code 'MEMORY'. */
@@ -95,8 +133,11 @@ export class Net {
   /** Name of the blob whose values are the scores (Caffe's first net output). */
   readonly scoresBlob: string;
 
-  /** Mean image given to Net.load (not applied by forward(): inputs are net-ready blobs). */
+  /** Mean image given to Net.load: subtracted by preprocess()/explainImage() (not by forward(): its inputs are net-ready blobs). */
   mean?: MeanImage;
+  /** How preprocess() reads the mean (with its mode and name). */
+  private inputMean?: InputMean;
+  private preprocessSettings: PreprocessSettings = {};
   /** Class names given to Net.load. */
   labels?: string[];
 
@@ -108,14 +149,41 @@ export class Net {
     if (!options || typeof options !== 'object') throw new CaffeLrpError('OPTION', 'Net.load(options): options must be an object');
     if (options.prototxt === undefined || options.caffemodel === undefined)
       throw new CaffeLrpError('OPTION', "Net.load: 'prototxt' and 'caffemodel' are required");
+    const preprocess = checkPreprocessSettings(options.preprocess);
     const spec = await loadNetSpec({ prototxt: options.prototxt, caffemodel: options.caffemodel, inputShape: options.inputShape });
     // Nobody else holds these weight arrays: the engine may read them in place.
     specsToBorrow.add(spec);
     const net = new Net(spec, { scoresBlob: options.scoresBlob });
-    if (options.batchSize !== undefined) await net.reshape(options.batchSize);
-    if (options.mean !== undefined) net.mean = await loadMean(options.mean, { format: options.meanFormat });
-    if (options.labels !== undefined) net.labels = await loadLabels(options.labels);
+    try {
+      await net.finishLoad(options, preprocess, spec.source);
+    } catch (e) {
+      await net.dispose(); // a load error leaves no native memory behind
+      throw e;
+    }
     return net;
+  }
+
+  /** Net.load's steps after the engine has the net: batch size, mean, labels, preprocessing checks. */
+  private async finishLoad(options: LoadOptions, preprocess: PreprocessSettings, source: string | undefined): Promise<void> {
+    if (options.batchSize !== undefined) await this.reshape(options.batchSize);
+    this.preprocessSettings = preprocess;
+    if (options.mean !== undefined) {
+      const file = typeof options.mean === 'string' ? options.mean : '<mean>';
+      if (preprocess.meanMode === undefined && options.meanFormat !== undefined) {
+        this.mean = await loadMean(options.mean, { format: options.meanFormat });
+        this.inputMean = { image: this.mean, mode: options.meanFormat === 'text' ? 0 : 1, file };
+      } else {
+        const buf = typeof options.mean === 'string' ? await readInputFile(options.mean, 'the mean file') : await readSource(options.mean, file);
+        this.inputMean = parseInputMean(buf, file, preprocess.meanMode);
+        this.mean = this.inputMean.image;
+      }
+    }
+    if (options.labels !== undefined) this.labels = await loadLabels(options.labels);
+    // Preprocessing that cannot work with this net is a load error: when it was asked for, or
+    // when a mean was given for a net that takes square 1- or 3-channel images.
+    const [, c, h, w] = this.inputShape;
+    const takesImages = this.inputShape.length === 4 && h === w && (c === 1 || c === 3);
+    if (options.preprocess !== undefined || (this.inputMean !== undefined && takesImages)) preprocessFor(this.inputShape, preprocess, this.inputMean, source);
   }
 
   /**
@@ -264,26 +332,102 @@ export class Net {
    * `classinds` (several classes: one composite map), like the original's
    * Backward_Relevance. Formula types 11/99 use the gradient walk as the original's tools do.
    */
-  backwardRelevance(classinds: number[], options: RelPropOptions): Promise<Heatmap> {
+  backwardRelevance(classinds: number[], options: RelPropOptions = {}): Promise<Heatmap> {
     return this.enqueue(async () => (await this.relevanceNow([classinds], options, 1)).heatmaps[0]);
   }
 
   /** One class list per image of the last forward pass, like Backward_Relevance_multi. */
-  backwardRelevanceMulti(classindsPerImage: number[][], options: RelPropOptions): Promise<Heatmap[]> {
+  backwardRelevanceMulti(classindsPerImage: number[][], options: RelPropOptions = {}): Promise<Heatmap[]> {
     return this.enqueue(async () => (await this.relevanceNow(classindsPerImage, options, this.activeImages)).heatmaps);
   }
 
   /** As backwardRelevanceMulti, with the per-layer conservation report when options.conservation is set. */
-  relevance(classindsPerImage: number[][], options: RelPropOptions): Promise<RelevanceResult> {
+  relevance(classindsPerImage: number[][], options: RelPropOptions = {}): Promise<RelevanceResult> {
     return this.enqueue(() => this.relevanceNow(classindsPerImage, options, this.activeImages));
   }
 
   /** Forward and relevance as one atomic step: scores, chosen classes and heatmaps per image. */
-  explain(input: Input, options: ExplainOptions): Promise<Explanation> {
+  explain(input: Input, options: ExplainOptions = {}): Promise<Explanation> {
     return this.enqueue(async () => {
       const { targets, ...relOptions } = options ?? {};
       const scores = await this.forwardNow(input);
-      const classes = scores.map((s, i) => chooseClasses(s, Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined), i));
+      // Bad options fail before the forward pass; numclasses bounds the classes 'top1'/'top5' choose from, as in the demonstrators.
+      const { numclasses } = resolveOptions(relOptions);
+      const classes = scores.map((s, i) =>
+        chooseClasses(numclasses === undefined ? s : s.subarray(0, numclasses), Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined), i));
+      const result = await this.relevanceNow(classes, relOptions, scores.length);
+      return { scores, classes, ...result };
+    });
+  }
+
+  /**
+   * One image as the demonstrators feed it to the net: decoded (a path, the file's bytes, or
+   * raw pixels), resized with ImageMagick's geometry to the `preprocess.baseImgSize` long side,
+   * centre-cropped or edge-padded to the input size, minus the mean, BGR for colour nets.
+   */
+  async preprocess(image: ImageSource): Promise<PreprocessedImage> {
+    return preprocessWith(image, this.preprocessOptions());
+  }
+
+  private preprocessOptions(): PreprocessOptions {
+    return preprocessFor(this.inputShape, this.preprocessSettings, this.inputMean, this.spec.source);
+  }
+
+  /**
+   * Image in, explanation out: preprocess() then explain() with the same options and defaults
+   * (`targets` default 'top1'; without a rule the demonstrators' DEFAULT_RULE). Several images
+   * run through the engine in batches of the net's batch size (Net.load's `batchSize`), as
+   * lrp-parallel-demo does; the next batch is decoded while the engine computes.
+   */
+  explainImage(image: ImageSource, options?: ExplainOptions): Promise<ImageExplanation>;
+  explainImage(images: ImageSource[], options?: ExplainOptions): Promise<ImageExplanation[]>;
+  async explainImage(images: ImageSource | ImageSource[], options: ExplainOptions = {}): Promise<ImageExplanation | ImageExplanation[]> {
+    const single = !Array.isArray(images);
+    const list = single ? [images] : images;
+    if (list.length === 0) throw new CaffeLrpError('OPTION', 'explainImage: no images');
+    const { targets, ...relOptions } = options ?? {};
+    const perImage = Array.isArray(targets) && !isClassList(targets);
+    if (perImage && (targets as Target[]).length !== list.length)
+      throw new CaffeLrpError('OPTION', `explainImage: option 'targets' has ${(targets as Target[]).length} entries for ${list.length} image(s)`);
+    resolveOptions(relOptions); // bad options fail before any image is decoded
+    const B = this.batchSize;
+    const pre = this.preprocessOptions();
+    const prepare = (from: number) => Promise.all(list.slice(from, from + B).map((im) => preprocessWith(im, pre)));
+    const out: ImageExplanation[] = [];
+    let next: Promise<PreprocessedImage[]> | undefined = prepare(0);
+    for (let from = 0; from < list.length; from += B) {
+      const batch: PreprocessedImage[] = await (next as Promise<PreprocessedImage[]>);
+      next = from + B < list.length ? prepare(from + B) : undefined;
+      next?.catch(() => undefined); // awaited in the next round; no unhandled rejection if this one fails
+      const chunkTargets = perImage ? (targets as Target[]).slice(from, from + B) : targets;
+      const r = await this.explainRanked(batch.map((p) => p.input), relOptions, chunkTargets);
+      batch.forEach((p, i) => {
+        out.push({
+          scores: r.scores[i], classes: r.classes[i], labels: r.classes[i].map((c) => this.labels?.[c] ?? String(c)),
+          heatmap: r.heatmaps[i], input: p.input, asInputted: p.asInputted,
+        });
+      });
+    }
+    return single ? out[0] : out;
+  }
+
+  /**
+   * explain() with 'top1'/'top5' chosen as the demonstrators rank classes (equal scores: the
+   * higher class index first, as the original's score files show), so that explainImage
+   * picks the classes lrp-demo picks even when a saturated softmax gives several classes
+   * the same score.
+   */
+  private explainRanked(inputs: Float32Array[], relOptions: RelPropOptions, targets: Target | Target[] | undefined): Promise<Explanation> {
+    return this.enqueue(async () => {
+      const { numclasses } = resolveOptions(relOptions);
+      const scores = await this.forwardNow(inputs);
+      const classes = scores.map((s, i) => {
+        const t = Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined);
+        const pick = t ?? 'top1';
+        if (pick !== 'top1' && pick !== 'top5') return chooseClasses(s, pick, i);
+        const ranked = rankLikeOriginal(numclasses === undefined ? s : s.subarray(0, numclasses));
+        return ranked.slice(0, pick === 'top1' ? 1 : Math.min(5, ranked.length));
+      });
       const result = await this.relevanceNow(classes, relOptions, scores.length);
       return { scores, classes, ...result };
     });
@@ -294,7 +438,7 @@ export class Net {
    * forward pass, a vector over the start layer's outputs per image (e.g. a class
    * distribution), written into the start layer's top before the walk.
    */
-  backwardRelevanceSeeded(seeds: ArrayLike<number>[], options: RelPropOptions): Promise<Heatmap[]> {
+  backwardRelevanceSeeded(seeds: ArrayLike<number>[], options: RelPropOptions = {}): Promise<Heatmap[]> {
     return this.enqueue(async () => {
       if (!Array.isArray(seeds)) throw new CaffeLrpError('OPTION', 'seeds must be an array with one vector per image');
       const o = resolveOptions(options);
@@ -399,6 +543,11 @@ export class Net {
   }
 }
 
+async function preprocessWith(image: ImageSource, opts: PreprocessOptions): Promise<PreprocessedImage> {
+  const p = await preprocessImage(image, opts);
+  return { input: p.blob, asInputted: { data: p.asInputted, width: p.width, height: p.height, channels: 3 } };
+}
+
 function splitBatch(input: Float32Array, perImage: number): Float32Array[] {
   if (!(input instanceof Float32Array)) throw new CaffeLrpError('OPTION', 'forward: input must be a Float32Array or an array of Float32Array');
   if (input.length === 0 || input.length % perImage !== 0)
@@ -423,7 +572,7 @@ function chooseClasses(scores: Float32Array, target: Target | undefined, image: 
   if (t === 'top5') return rankClasses(scores).slice(0, Math.min(5, scores.length));
   if (typeof t === 'number') return [t];
   if (isClassList(t)) return t as number[];
-  throw new CaffeLrpError('OPTION', `target for image ${image} must be a class index, a list of indices, 'top1' or 'top5', got ${JSON.stringify(t)}`);
+  throw new CaffeLrpError('OPTION', `target for image ${image} must be a class index, a list of indices, 'top1' or 'top5', got ${showValue(t)}`);
 }
 
 function checkClasses(list: number[], image: number, o: ResolvedOptions, start: NativeLayerInfo): void {
@@ -435,5 +584,5 @@ function checkClasses(list: number[], image: number, o: ResolvedOptions, start: 
   const limit = automatic && o.numclasses !== undefined ? Math.min(o.numclasses, perImage) : perImage;
   for (const c of list)
     if (!Number.isInteger(c) || c < 0 || c >= limit)
-      throw new CaffeLrpError('OPTION', `class index ${JSON.stringify(c)} for image ${image} is out of range: layer '${start.name}' has ${limit} outputs per image`);
+      throw new CaffeLrpError('OPTION', `class index ${showValue(c)} for image ${image} is out of range: layer '${start.name}' has ${limit} outputs per image`);
 }

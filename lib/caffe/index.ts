@@ -58,7 +58,8 @@ function bytesOf(src: unknown, file: string): Buffer {
   throw new CaffeLrpError('OPTION', `${file}: expected a file path (string) or the file's bytes (Buffer or Uint8Array), got ${kind}`);
 }
 
-async function readSource(src: FileSource, file: string): Promise<Buffer> {
+/** A path's contents, or the bytes given (any other value is an OPTION error naming `file`). */
+export async function readSource(src: FileSource, file: string): Promise<Buffer> {
   return typeof src === 'string' ? readInputFile(file, 'file') : bytesOf(src, file);
 }
 

@@ -7,4 +7,8 @@ export const {
   saveCaffemodel, savePrototxt, parsePrototxt, readNpy, parseNpy, encodeNpy, writeNpy, npyToFloat32, readNpz, parseNpz,
   parseTextMatrix, readTextMatrix, formatTextMatrix, writeTextMatrix, toolbox,
 } = cjs;
+export const {
+  DEFAULT_RULE, COLORMAP_NAMES, renderHeatmap, overlayHeatmap, formatRawhm, writeRawhm, formatTopScores, writeTopScores,
+  writeFileAtomic, demoModel,
+} = cjs;
 export default cjs;

@@ -24,6 +24,7 @@
  * that selects no layer of the net is an error (a typo should not silently fall back).
  */
 import { CaffeLrpError } from '../errors';
+import { showValue } from './show-value';
 import type { NativeLayerInfo } from '../native';
 
 export type Semantics = 'caffe' | 'toolbox';
@@ -73,7 +74,7 @@ export function resolveRule(
 ): ResolvedLayerRule {
   const entry: Record<string, unknown> = typeof value === 'string' ? { rule: value } : (value as Record<string, unknown>);
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
-    fail(field, `must be a rule name or an object { rule, epsilon?, ${semantics === 'toolbox' ? 'alpha?' : 'beta?'} }, got ${JSON.stringify(value)}`);
+    fail(field, `must be a rule name or an object { rule, epsilon?, ${semantics === 'toolbox' ? 'alpha?' : 'beta?'} }, got ${showValue(value)}`);
   const names = LAYER_RULE_NAMES[semantics];
   const allowedKeys = ['rule', 'epsilon', semantics === 'toolbox' ? 'alpha' : 'beta'];
   for (const k of Object.keys(entry)) {
@@ -86,11 +87,11 @@ export function resolveRule(
   }
   const name = entry.rule;
   if (typeof name !== 'string' || !(name in names))
-    fail(field, `unknown rule ${JSON.stringify(name)} for semantics '${semantics}' (rules: ${Object.keys(names).join(', ')})`);
+    fail(field, `unknown rule ${showValue(name)} for semantics '${semantics}' (rules: ${Object.keys(names).join(', ')})`);
   const number = (k: string, fallback: number): number => {
     const v = entry[k];
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `'${k}' must be a finite number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `'${k}' must be a finite number, got ${showValue(v)}`);
     return v;
   };
   const rule = names[name];
@@ -109,7 +110,7 @@ export function resolveLayerRules(
   value: unknown, semantics: Semantics, defaults: { epsilon: number; alpha: number; beta: number },
 ): Record<string, ResolvedLayerRule> {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    fail('layerRules', `must be an object mapping layer names, indices, '@first', '@last' or types to rules, got ${JSON.stringify(value)}`);
+    fail('layerRules', `must be an object mapping layer names, indices, '@first', '@last' or types to rules, got ${showValue(value)}`);
   const out: Record<string, ResolvedLayerRule> = {};
   for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
     if (key.trim() === '') fail('layerRules', 'empty layer selector');

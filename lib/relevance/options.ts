@@ -5,12 +5,13 @@
  * (contract §1) may stand in for formula type numbers.
  */
 import { CaffeLrpError } from '../errors';
+import { showValue } from './show-value';
 import { resolveLayerRules, resolveRule, SEMANTICS, type LayerRulesOption, type ResolvedLayerRule, type Semantics } from './layer-rules';
 
 export const FORMULA_TYPES = [0, 2, 11, 99, 26, 166, 54, 56, 58, 60, 100, 102, 104, 114] as const;
 export type FormulaType = (typeof FORMULA_TYPES)[number];
 
-export const RULE_NAMES: Record<string, FormulaType> = {
+const RULES = {
   epsilon: 0,
   alphabeta: 2,
   gradient: 11,
@@ -25,16 +26,32 @@ export const RULE_NAMES: Record<string, FormulaType> = {
   layer_dep_n_flat: 102,
   layer_dep_n_wsquare: 104,
   eps_n_ab: 114,
-};
+} as const satisfies Record<string, FormulaType>;
+
+/** The rule names that stand for formula types (`rule: 'layer_dep'` = `relpropformulatype: 100`). */
+export type RuleName = keyof typeof RULES;
+export const RULE_NAMES: Readonly<Record<RuleName, FormulaType>> = RULES;
+
+/**
+ * The rule used when neither `rule` nor `relpropformulatype` is given: the demonstrators'
+ * default (their config.txt): formula type 100 ('layer_dep': alpha-beta in convolutions,
+ * epsilon in dense layers) with epsstab 1 and alphabeta_beta 1. (An explicitly chosen rule
+ * keeps the original options class's beta default, 0.1.)
+ */
+export const DEFAULT_RULE = { rule: 'layer_dep', epsstab: 1, alphabeta_beta: 1 } as const;
 
 /** Formula types whose conv/fc rule below the aux threshold differs (they need the aux index). */
 export const NEEDS_AUX: ReadonlySet<number> = new Set([54, 56, 58, 60, 102, 104, 114]);
 
 /** Options accepted by backwardRelevance(), explain() and the demonstrators. */
 export interface RelPropOptions {
+  /** Formula type number (see FORMULA_TYPES). Without it and without `rule`: DEFAULT_RULE. */
   relpropformulatype?: number;
-  /** Rule name instead of a formula type number, e.g. 'epsilon', 'alphabeta', 'layer_dep'. */
-  rule?: string;
+  /**
+   * The rule: a name ('epsilon', 'alphabeta', 'layer_dep', ...) or a formula type number.
+   * Under semantics 'toolbox', one of the toolbox's rule names.
+   */
+  rule?: RuleName | FormulaType | (string & {}); // (string & {}): toolbox rule names, without losing the completions of RuleName
   epsstab?: number;
   alphabeta_beta?: number;
   lastlayerindex?: number;
@@ -108,7 +125,7 @@ function fail(field: string, message: string): never {
 function integer(o: Record<string, unknown>, field: string, fallback: number, allowed?: readonly number[]): number {
   const v = o[field];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `must be an integer, got ${showValue(v)}`);
   if (allowed && !allowed.includes(v)) fail(field, `must be one of ${allowed.join(', ')}, got ${v}`);
   return v;
 }
@@ -116,35 +133,42 @@ function integer(o: Record<string, unknown>, field: string, fallback: number, al
 function finite(o: Record<string, unknown>, field: string, fallback: number): number {
   const v = o[field];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `must be a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `must be a finite number, got ${showValue(v)}`);
   return v;
 }
 
 function bool(o: Record<string, unknown>, field: string): boolean {
   const v = o[field];
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${showValue(v)}`);
   return v;
 }
 
-export function resolveFormulaType(o: Record<string, unknown>): FormulaType {
-  const supported = `supported formula types: ${FORMULA_TYPES.join(', ')}; rule names: ${Object.keys(RULE_NAMES).join(', ')}`;
-  if (o.rule !== undefined) {
-    if (typeof o.rule !== 'string' || !(o.rule in RULE_NAMES)) fail('rule', `unknown rule ${JSON.stringify(o.rule)} (${supported})`);
-    const t = RULE_NAMES[o.rule];
-    if (o.relpropformulatype !== undefined && o.relpropformulatype !== t)
-      fail('rule', `'${o.rule}' is formula type ${t} but relpropformulatype is ${String(o.relpropformulatype)}`);
-    return t;
-  }
-  const t = o.relpropformulatype;
-  if (t === undefined) fail('relpropformulatype', `is required (${supported})`);
+const SUPPORTED = `supported formula types: ${FORMULA_TYPES.join(', ')}; rule names: ${Object.keys(RULES).join(', ')}`;
+
+function checkFormulaType(field: string, t: unknown): FormulaType {
   if (typeof t !== 'number' || !(FORMULA_TYPES as readonly number[]).includes(t)) {
     const why = [6, 8, 18, 22].includes(t as number)
       ? ' (types 6, 8, 18 and 22 are CaffeNet-specific hacks of the original and are not supported)'
       : '';
-    fail('relpropformulatype', `unsupported value ${JSON.stringify(t)}${why}; ${supported}`);
+    fail(field, `unsupported value ${showValue(t)}${why}; ${SUPPORTED}`);
   }
   return t as FormulaType;
+}
+
+/** The formula type of `rule` (a name or a number) or `relpropformulatype`; DEFAULT_RULE's when neither is given. */
+export function resolveFormulaType(o: Record<string, unknown>): FormulaType {
+  if (o.rule !== undefined) {
+    let t: FormulaType;
+    if (typeof o.rule === 'number') t = checkFormulaType('rule', o.rule);
+    else if (typeof o.rule !== 'string' || !Object.prototype.hasOwnProperty.call(RULES, o.rule)) fail('rule', `unknown rule ${showValue(o.rule)} (${SUPPORTED})`);
+    else t = RULES[o.rule as RuleName];
+    if (o.relpropformulatype !== undefined && o.relpropformulatype !== t)
+      fail('rule', `${showValue(o.rule)} is formula type ${t} but relpropformulatype is ${showValue(o.relpropformulatype)}`);
+    return t;
+  }
+  if (o.relpropformulatype === undefined) return RULES[DEFAULT_RULE.rule];
+  return checkFormulaType('relpropformulatype', o.relpropformulatype);
 }
 
 export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptions {
@@ -153,12 +177,13 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   const o = (input ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!KNOWN_KEYS.has(key)) fail(key, `unknown option (known: ${[...KNOWN_KEYS].join(', ')})`);
   if (o.semantics !== undefined && !(SEMANTICS as readonly unknown[]).includes(o.semantics))
-    fail('semantics', `must be one of ${SEMANTICS.join(', ')}, got ${JSON.stringify(o.semantics)}`);
+    fail('semantics', `must be one of ${SEMANTICS.join(', ')}, got ${showValue(o.semantics)}`);
   if (o.semantics === 'toolbox') return resolveToolboxOptions(o);
   if (o.alpha !== undefined)
     fail('alpha', "is the toolbox's alpha-beta parameter (semantics 'toolbox'); Caffe semantics take alphabeta_beta (alpha = 1 + beta)");
   const formulaType = resolveFormulaType(o);
-  const beta = finite(o, 'alphabeta_beta', 0.1);
+  const defaultRule = o.rule === undefined && o.relpropformulatype === undefined;
+  const beta = finite(o, 'alphabeta_beta', defaultRule ? DEFAULT_RULE.alphabeta_beta : 0.1);
   if (beta < 0) fail('alphabeta_beta', `must be >= 0 (alpha = 1 + beta), got ${beta}`);
   const last = integer(o, 'lastlayerindex', -1);
   if (last < -2) fail('lastlayerindex', `must be -1 (layer below the first Softmax), -2 (last InnerProduct) or a layer index, got ${last}`);
@@ -172,7 +197,7 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
   if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
   const hasInit = bool(o, 'has_init_relevance');
-  const epsstab = finite(o, 'epsstab', 1.0);
+  const epsstab = finite(o, 'epsstab', DEFAULT_RULE.epsstab);
   let layerRules: Record<string, ResolvedLayerRule> | undefined;
   if (o.layerRules !== undefined) {
     if (formulaType === 11 || formulaType === 99)
@@ -210,7 +235,7 @@ function resolveToolboxOptions(o: Record<string, unknown>): ResolvedOptions {
   const epsstab = finite(o, 'epsstab', 1.0);
   const alpha = finite(o, 'alpha', 1.0);
   const defaults = { epsilon: epsstab, alpha, beta: alpha - 1 };
-  if (o.rule !== undefined && typeof o.rule !== 'string') fail('rule', `must be a rule name, got ${JSON.stringify(o.rule)}`);
+  if (o.rule !== undefined && typeof o.rule !== 'string') fail('rule', `must be a rule name, got ${showValue(o.rule)}`);
   const toolboxRule = resolveRule(o.rule ?? 'simple', 'toolbox', defaults, 'rule');
   const last = integer(o, 'lastlayerindex', -1);
   if (last < -2) fail('lastlayerindex', `must be -1 (layer below a final Softmax, else the last layer), -2 (last InnerProduct) or a layer index, got ${last}`);

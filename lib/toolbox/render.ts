@@ -1,6 +1,6 @@
 /**
  * Rendering helpers in the manner of the LRP Toolbox's `render` module: heatmaps to RGB
- * through a colour map (the demonstrator's maps, demonstrator/colormaps.ts), an optional
+ * through a colour map (the demonstrator's maps, lib/image/colormaps.ts), an optional
  * outline of the input drawn in black, greyscale digits to RGB, enlargement by pixel
  * replication, and several images side by side with a black gap in one PNG.
  *
@@ -13,7 +13,7 @@
 import sharp from 'sharp';
 import { CaffeLrpError } from '../errors';
 import type { Heatmap } from '../heatmap';
-import { colorize, COLORMAP_NAMES, type ColormapName } from '../../demonstrator/colormaps';
+import { colorize, COLORMAP_NAMES, type ColormapName } from '../image/colormaps';
 
 export { COLORMAP_NAMES, type ColormapName };
 

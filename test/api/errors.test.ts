@@ -28,7 +28,10 @@ describe('relevance options', () => {
   test.each([
     ['an unknown rule name', { rule: 'zplus' }, /option 'rule': unknown rule "zplus"/],
     ['an unsupported formula type', { relpropformulatype: 18 }, /unsupported value 18/],
-    ['a missing formula type', {}, /relpropformulatype': is required/],
+    ['a formula type that is not a number', { relpropformulatype: 'fast' }, /relpropformulatype': unsupported value "fast"/],
+    ['a NaN epsilon, shown as NaN', { relpropformulatype: 0, epsstab: NaN }, /'epsstab': must be a finite number, got NaN/],
+    ['a rule number that is no formula type', { rule: 7 }, /option 'rule': unsupported value 7/],
+    ['a rule name and a different formula type', { rule: 'epsilon', relpropformulatype: 2 }, /option 'rule': "epsilon" is formula type 0 but relpropformulatype is 2/],
     ['a string epsilon', { relpropformulatype: 0, epsstab: '1' }, /'epsstab': must be a finite number/],
     ['a negative beta', { relpropformulatype: 2, alphabeta_beta: -1 }, /'alphabeta_beta': must be >= 0/],
     ['a fractional layer index', { relpropformulatype: 0, lastlayerindex: 1.5 }, /'lastlayerindex': must be an integer/],

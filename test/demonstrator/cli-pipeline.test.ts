@@ -10,7 +10,7 @@ import type { FileListEntry } from '../../demonstrator/filelist';
 
 const events: string[] = [];
 
-jest.mock('../../demonstrator/preprocess', () => ({
+jest.mock('../../lib/image/preprocess', () => ({
   preprocessImage: jest.fn(async (file: string) => {
     const name = path.basename(file);
     events.push(`pre-start ${name}`);
@@ -22,9 +22,11 @@ jest.mock('../../demonstrator/preprocess', () => ({
   }),
 }));
 
-jest.mock('../../demonstrator/outputs', () => ({
+jest.mock('../../lib/outputs/text-files', () => ({
   writeRawhm: jest.fn(async (file: string) => void events.push(`write ${path.basename(file)}`)),
   writeTopScores: jest.fn(async () => undefined),
+}));
+jest.mock('../../lib/outputs/png-files', () => ({
   writeHeatmapPng: jest.fn(async () => undefined),
   writeAsInputtedPng: jest.fn(async () => undefined),
 }));

@@ -213,7 +213,7 @@ withShared('progress and empty lists', () => {
     const d = caseCopy();
     const out = { text: '', write: (x: string) => ((out.text += x), true) };
     const err = { text: '', isTTY: true, columns: 100, write: (x: string) => ((err.text += x), true) };
-    const code = await main(['config.txt', 'testfilelist.txt', '.'], { cwd: d, stdout: out, stderr: err });
+    const code = await main(['config.txt', 'testfilelist.txt', '.'], { cwd: d, stdout: out, stderr: err, env: {} });
     expect(code).toBe(0);
     expect(err.text).toMatch(/\r\x1b\[K\[#+\] 3\/3 images/);
     expect(err.text).toMatch(/\r\x1b\[Klrp-demo: 3 images in .*3 written, 0 failed\n$/);

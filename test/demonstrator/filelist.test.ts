@@ -4,7 +4,8 @@ import * as path from 'path';
 import { CaffeLrpError } from '../../lib/errors';
 import { readNpy } from '../../lib/io/npy';
 import { joinPrefix, outputBase, outputFiles, parseFileList, readFileList } from '../../demonstrator/filelist';
-import { chooseClasses, rankClasses } from '../../demonstrator/ranking';
+import { chooseClasses } from '../../demonstrator/ranking';
+import { rankClasses } from '../../lib/outputs/ranking';
 import { E2E_CASES, VECTORS, testIfShared } from './shared';
 
 describe('file lists', () => {
@@ -44,17 +45,22 @@ describe('file lists', () => {
     ]);
   });
 
-  test('a class field that is not an integer → PARSE error naming file and line', () => {
+  test('a class field that is not an integer → that entry is kept with a PARSE error for its image only', () => {
+    // The run goes on (issue 13): the entry keeps its line, and choosing its classes fails.
+    const l = parseFileList('a.png 1\nb.png 1.5\nc.png 2\n', '.', 'list.txt');
+    expect(l.map((e) => [e.line, e.entry, e.classes.kind])).toEqual([[1, 'a.png', 'class'], [2, 'b.png', 'invalid'], [3, 'c.png', 'class']]);
     let err: CaffeLrpError | undefined;
     try {
-      parseFileList('a.png 1\nb.png 1.5\n', '.', 'list.txt');
+      chooseClasses(l[1].classes, [0.5, 0.2]);
     } catch (e) {
       err = e as CaffeLrpError;
     }
     expect(err).toBeInstanceOf(CaffeLrpError);
-    expect([err?.code, err?.file, err?.line]).toEqual(['PARSE', 'list.txt', 2]);
+    expect(err?.code).toBe('PARSE');
     expect(err?.message).toContain("'1.5'");
-    expect(() => parseFileList('a.png top5\n', '.')).toThrow(/not an integer/);
+    const top5 = parseFileList('a.png top5\n', '.');
+    expect(() => chooseClasses(top5[0].classes, [0.5])).toThrow(/not an integer/);
+    expect(chooseClasses(l[2].classes, [0.1, 0.2, 0.3])).toEqual([2]);
   });
 
   test('quoted paths with spaces', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { imResize } from '../../demonstrator/im-resample';
+import { imResize } from '../../lib/image/im-resample';
 
 const FIX = path.join(__dirname, '../fixtures/demonstrator');
 

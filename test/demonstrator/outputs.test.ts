@@ -4,20 +4,14 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { Heatmap } from '../../lib/heatmap';
 import { readNpy } from '../../lib/io/npy';
-import { COLORMAP_NAMES, colorize } from '../../demonstrator/colormaps';
-import { formatFloatLikeCpp } from '../../demonstrator/cpp-float';
-import {
-  formatRawhm,
-  formatTopScores,
-  heatmapPixels16,
-  writeAsInputtedPng,
-  writeFileAtomic,
-  writeHeatmapPng,
-  writeRawhm,
-  writeTopScores,
-} from '../../demonstrator/outputs';
-import { loadDemoMean } from '../../demonstrator/demo-mean';
-import { preprocessImage } from '../../demonstrator/preprocess';
+import { COLORMAP_NAMES, colorize } from '../../lib/image/colormaps';
+import { formatFloatLikeCpp } from '../../lib/outputs/cpp-float';
+import { formatRawhm, formatTopScores, writeRawhm, writeTopScores } from '../../lib/outputs/text-files';
+import { writeFileAtomic } from '../../lib/outputs/atomic-write';
+import { writeAsInputtedPng, writeHeatmapPng } from '../../lib/outputs/png-files';
+import { heatmapPixels16 } from '../../lib/image/render';
+import { loadInputMean } from '../../lib/image/mean';
+import { preprocessImage } from '../../lib/image/preprocess';
 import { E2E_CASES, VECTORS, testIfShared } from './shared';
 
 let tmp: string;
@@ -278,7 +272,7 @@ describe('as-inputted PNG', () => {
   testIfShared(path.join(VECTORS, E2E_CASES[1]), 'the parallel e2e run')("equals the original's file for the e2e images", async () => {
     const c = E2E_CASES[1];
     const dir = path.join(VECTORS, c);
-    const mean = loadDemoMean(path.join(VECTORS, 'models/mini-caffenet/mean_bgr_104_117_123_67.binaryproto'), 1);
+    const mean = loadInputMean(path.join(VECTORS, 'models/mini-caffenet/mean_bgr_104_117_123_67.binaryproto'), 1);
     for (const f of fs.readdirSync(path.join(dir, 'images'))) {
       const r = await preprocessImage(path.join(dir, 'images', f), { size: 67, baseImgSize: 67, mean });
       const out = path.join(tmp, 'asin', `${f}_as_inputted_into_the_dnn.png`);

@@ -4,9 +4,9 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { CaffeLrpError } from '../../lib/errors';
 import { readNpy } from '../../lib/io/npy';
-import { DemoMean, loadDemoMean } from '../../demonstrator/demo-mean';
-import { preprocessImage, toGrey } from '../../demonstrator/preprocess';
-import { chooseFilter, imageMagickGeometry } from '../../demonstrator/resize';
+import { type InputMean, loadInputMean } from '../../lib/image/mean';
+import { preprocessImage, toGrey } from '../../lib/image/preprocess';
+import { chooseFilter, imageMagickGeometry } from '../../lib/image/resize';
 import { E2E_CASES, IMAGES, VECTORS, testIfShared } from './shared';
 
 let tmp: string;
@@ -30,7 +30,7 @@ async function rgbPng(name: string, w: number, h: number, f: (y: number, x: numb
 const code = (y: number, x: number, c: number) => (x * 16 + y * 3 + c * 50) % 256;
 
 /** Mean whose value tells where it was read: c*10000 + row*100 + col. */
-function probeMean(h: number, w: number, mode: 0 | 1 | 2): DemoMean {
+function probeMean(h: number, w: number, mode: 0 | 1 | 2): InputMean {
   const data = new Float32Array(3 * h * w);
   for (let c = 0; c < 3; c++) for (let r = 0; r < h; r++) for (let col = 0; col < w; col++) data[(c * h + r) * w + col] = c * 10000 + r * 100 + col;
   return { image: { channels: 3, height: h, width: w, data }, mode, file: 'probe-mean' };
@@ -70,7 +70,7 @@ describe('against the original demonstrator', () => {
   const pre = path.join(VECTORS, 'preprocess');
 
   testIfShared(pre, 'the preprocessing vectors')('photos: blob within 0.5 grey levels MAD of the original (227x227, baseimgsize 256)', async () => {
-    const mean = loadDemoMean(path.join(pre, 'mean_bgr_104_117_123_256.binaryproto'), 1);
+    const mean = loadInputMean(path.join(pre, 'mean_bgr_104_117_123_256.binaryproto'), 1);
     const report: string[] = [];
     for (const name of cases) {
       const ref = readNpy(path.join(pre, `${name.split('.')[0]}_input.npy`));
@@ -87,7 +87,7 @@ describe('against the original demonstrator', () => {
   });
 
   testIfShared(pre, 'the preprocessing vectors')("resampler 'imagemagick' (our replica of ImageMagick 6's resize) reproduces the original's blobs", async () => {
-    const mean = loadDemoMean(path.join(pre, 'mean_bgr_104_117_123_256.binaryproto'), 1);
+    const mean = loadInputMean(path.join(pre, 'mean_bgr_104_117_123_256.binaryproto'), 1);
     const report: string[] = [];
     for (const name of cases) {
       const ref = readNpy(path.join(pre, `${name.split('.')[0]}_input.npy`));
@@ -111,7 +111,7 @@ describe('against the original demonstrator', () => {
     for (const c of E2E_CASES) {
       const dir = path.join(VECTORS, c);
       const list = fs.readFileSync(path.join(dir, 'testfilelist.txt'), 'utf8').trim().split('\n').map((l) => l.split(/\s+/)[0]);
-      const mean = loadDemoMean(path.join(VECTORS, 'models/mini-caffenet/mean_bgr_104_117_123_67.binaryproto'), 1);
+      const mean = loadInputMean(path.join(VECTORS, 'models/mini-caffenet/mean_bgr_104_117_123_67.binaryproto'), 1);
       const input = readNpy(path.join(dir, 'input.npy'));
       const S = 67;
       for (let n = 0; n < list.length; n++) {
@@ -193,7 +193,7 @@ describe('crop and pad geometry (identity resize: base = long side)', () => {
 });
 
 describe('mean subtraction', () => {
-  async function landscapePad(mean: DemoMean, compat: boolean) {
+  async function landscapePad(mean: InputMean, compat: boolean) {
     const file = await rgbPng('meanland.png', 10, 6, code);
     const r = await preprocessImage(file, { size: 8, baseImgSize: 10, mean, compat });
     const rows = [0, 0, 1, 2, 3, 4, 5, 5];
@@ -242,14 +242,14 @@ describe('mean subtraction', () => {
     const vals: number[] = [];
     for (let c = 0; c < 3; c++) for (let w = 0; w < 2; w++) for (let h = 0; h < 2; h++) vals.push(c * 10 + h + 2 * w);
     fs.writeFileSync(text, `3 2 2\n${vals.join(' ')}\n`);
-    const m = loadDemoMean(text);
+    const m = loadInputMean(text);
     expect(m.mode).toBe(0);
     expect(m.image.data[0 * 2 + 1]).toBe(2); // (h=0, w=1)
   });
 
   const bp = path.join(VECTORS, 'preprocess', 'mean_bgr_104_117_123_256.binaryproto');
   testIfShared(bp, 'the binaryproto mean')('a real binaryproto mean (mode 1) is detected without a mode', () => {
-    const b = loadDemoMean(bp);
+    const b = loadInputMean(bp);
     expect(b.mode).toBe(1);
     expect([b.image.data[0], b.image.data[256 * 256], b.image.data[2 * 256 * 256]]).toEqual([104, 117, 123]);
   });
@@ -257,7 +257,7 @@ describe('mean subtraction', () => {
   test('a mean smaller than the input or with the wrong channel count is an error', async () => {
     const file = await rgbPng('small.png', 8, 8, code);
     await expect(preprocessImage(file, { size: 8, mean: probeMean(6, 6, 1) })).rejects.toMatchObject({ code: 'SHAPE' });
-    const grey: DemoMean = { image: { channels: 1, height: 8, width: 8, data: new Float32Array(64) }, mode: 1, file: 'g' };
+    const grey: InputMean = { image: { channels: 1, height: 8, width: 8, data: new Float32Array(64) }, mode: 1, file: 'g' };
     await expect(preprocessImage(file, { size: 8, mean: grey })).rejects.toMatchObject({ code: 'SHAPE' });
   });
 });

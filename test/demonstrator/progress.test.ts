@@ -16,7 +16,7 @@ describe('progress bar', () => {
   test('draws on a TTY: done/total, rate, ETA; redraws in place', () => {
     let t = 0;
     const sink = new Sink(true);
-    const p = new Progress(10, { stream: sink, now: () => t, interval: 0 });
+    const p = new Progress(10, { stream: sink, now: () => t, interval: 0, env: {} });
     t = 2000;
     p.tick(4);
     expect(sink.out).toBe('\r\x1b[K[############------------------] 4/10 images, 2.00 img/s, ETA 00:03');
@@ -44,7 +44,7 @@ describe('progress bar', () => {
   test('redraws are throttled, the last one always drawn', () => {
     let t = 0;
     const sink = new Sink(true);
-    const p = new Progress(100, { stream: sink, now: () => t, interval: 100 });
+    const p = new Progress(100, { stream: sink, now: () => t, interval: 100, env: {} });
     for (let i = 0; i < 100; i++) {
       t += 10;
       p.tick();
@@ -56,7 +56,7 @@ describe('progress bar', () => {
 
   test('log() prints a message above the bar and redraws it; plain lines when not a TTY', () => {
     const sink = new Sink(true);
-    const p = new Progress(2, { stream: sink, interval: 0, now: () => 1000 });
+    const p = new Progress(2, { stream: sink, interval: 0, now: () => 1000, env: {} });
     p.tick();
     sink.out = '';
     p.log('image x: failed');
@@ -83,5 +83,19 @@ describe('summary and durations', () => {
   test('summaryLine', () => {
     expect(summaryLine(12, 1, 3.4)).toBe('12 images in 3.4 s (3.53 img/s): 11 written, 1 failed');
     expect(summaryLine(1, 0, 90)).toBe('1 image in 01:30 (0.01 img/s): 1 written, 0 failed');
+  });
+});
+
+describe('plain terminals', () => {
+  test('TERM=dumb or a non-empty NO_COLOR: no bar and no escape codes, messages still printed', () => {
+    for (const env of [{ TERM: 'dumb' }, { NO_COLOR: '1' }, { NO_COLOR: 'yes', TERM: 'xterm' }]) {
+      const sink = new Sink(true);
+      const p = new Progress(2, { stream: sink, interval: 0, now: () => 0, env });
+      p.tick();
+      p.log('image failed');
+      p.tick();
+      p.finish();
+      expect(sink.out).toBe('image failed\n');
+    }
   });
 });

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadNative } from '../../lib/native';
-import { formatRawhm } from '../../demonstrator/outputs';
+import { formatRawhm } from '../../lib/outputs/text-files';
 import { VECTORS, describeIfExists } from '../helpers/vectors';
 
 const special = [0, -0, 1e-5, -1e-5, 0.1234565, 123456.5, 999999.5, 1e-45, -1.17549435e-38, 3.4028235e38, Infinity, -Infinity, NaN,

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { colorize } from '../../demonstrator/colormaps';
+import { colorize } from '../../lib/image/colormaps';
 import { cannyEdges, combineImages, digitToRgb, enlarge, heatmapToRgb, saveImages, toRgbBytes, type RgbImage } from '../../lib/toolbox/render';
 
 let tmp: string;

@@ -1,8 +1,9 @@
 /**
  * Image → network input blob, as the original demonstrator does it (behaviour spec §5.7–5.8)
- * but with sharp instead of ImageMagick (contract §2):
+ * but with sharp instead of ImageMagick (contract §2). Used by Net.preprocess / explainImage
+ * and by the demonstrators, so both feed the net the same numbers:
  *
- *  1. decode (JPEG, PNG incl. 16-bit/alpha/palette, WebP, TIFF, GIF first frame, greyscale);
+ *  1. decode (a path, the file's bytes, or raw pixels) (JPEG, PNG incl. 16-bit/alpha/palette, WebP, TIFF, GIF first frame, greyscale);
  *     embedded ICC profiles and EXIF orientation are ignored, as ImageMagick's plain read does;
  *  2. resize so the long side is `baseImgSize`, with ImageMagick's geometry (resize.ts),
  *     in 16 bits per channel like ImageMagick's Q16 build, with the filter ImageMagick 6 would
@@ -26,8 +27,8 @@
  */
 import { promises as fsp } from 'fs';
 import sharp from 'sharp';
-import { CaffeLrpError } from '../lib/errors';
-import { DemoMean, meanLookup, MeanLookup } from './demo-mean';
+import { CaffeLrpError } from '../errors';
+import { InputMean, meanLookup, MeanLookup } from './mean';
 import { imResize } from './im-resample';
 import { chooseFilter, imageMagickGeometry, ResizeFilter } from './resize';
 
@@ -41,7 +42,7 @@ export interface PreprocessOptions {
   /** Long side after resizing; default `size`. Must be >= size. */
   baseImgSize?: number;
   /** Mean to subtract (none: nothing subtracted). */
-  mean?: DemoMean;
+  mean?: InputMean;
   /**
    * 'sharp' (default, contract §2): libvips' Lanczos 3 / Mitchell, about 0.1–0.2 grey levels
    * MAD from the original on photos. 'imagemagick': our replica of ImageMagick 6's resize
@@ -70,6 +71,21 @@ export interface Preprocessed {
   resized: { width: number; height: number; filter: ResizeFilter | 'none' };
 }
 
+/**
+ * Decoded pixels given by the caller: height x width x channels interleaved, 8-bit
+ * (Uint8Array, Buffer, Uint8ClampedArray) or 16-bit (Uint16Array) values; 1 (grey), 3 (RGB)
+ * or 4 (RGBA) channels. They are treated as a direct-colour image (no palette).
+ */
+export interface RawPixels {
+  data: Uint8Array | Uint8ClampedArray | Uint16Array;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/** An image to preprocess: a file path, the file's bytes (any format sharp reads), or raw pixels. */
+export type ImageSource = string | Buffer | Uint8Array | RawPixels;
+
 /** One image's pixels as 16-bit RGB (alpha dropped), ImageMagick Q16 style. */
 interface Pixels16 {
   data: Uint16Array; // width*height*3
@@ -77,7 +93,7 @@ interface Pixels16 {
   height: number;
 }
 
-export async function preprocessImage(file: string, opts: PreprocessOptions): Promise<Preprocessed> {
+export async function preprocessImage(source: ImageSource, opts: PreprocessOptions): Promise<Preprocessed> {
   const S = opts.size;
   const netChannels = opts.channels ?? 3;
   const base = opts.baseImgSize ?? S;
@@ -86,31 +102,85 @@ export async function preprocessImage(file: string, opts: PreprocessOptions): Pr
   if (!Number.isInteger(base) || base < S) {
     throw new CaffeLrpError('OPTION', `baseimgsize (${base}) must be an integer >= the net input size (${S})`);
   }
+  const resampler = opts.resampler ?? 'sharp';
+  if (resampler !== 'sharp' && resampler !== 'imagemagick')
+    throw new CaffeLrpError('OPTION', `option 'resampler' must be 'sharp' or 'imagemagick', got ${JSON.stringify(resampler)}`);
   const lookup = opts.mean ? meanLookup(opts.mean, netChannels, S, opts.compat ?? false) : undefined;
 
-  let buf: Buffer;
-  try {
-    buf = await fsp.readFile(file);
-  } catch (e) {
-    throw new CaffeLrpError('IO', `cannot read the image: ${(e as Error).message}`, { file });
+  const file = typeof source === 'string' ? source : undefined;
+  let decoded: Decoded;
+  if (isRawPixels(source)) {
+    decoded = fromRawPixels(source);
+  } else {
+    let buf: Buffer | Uint8Array;
+    if (typeof source === 'string') {
+      try {
+        buf = await fsp.readFile(source);
+      } catch (e) {
+        throw new CaffeLrpError('IO', `cannot read the image: ${(e as Error).message}`, { file });
+      }
+    } else if (source instanceof Uint8Array) {
+      buf = source;
+    } else {
+      throw new CaffeLrpError('OPTION', 'an image must be a file path, a Buffer with the file\'s bytes, or raw pixels { data, width, height, channels }');
+    }
+    try {
+      decoded = await decode(buf);
+    } catch (e) {
+      if (e instanceof CaffeLrpError) throw e;
+      throw new CaffeLrpError('DECODE', `cannot decode the image: ${(e as Error).message}`, { file });
+    }
   }
   let resized: Pixels16;
   let filter: ResizeFilter | 'none';
   try {
-    ({ pixels: resized, filter } = await decodeAndResize(buf, base, opts.resampler ?? 'sharp'));
+    ({ pixels: resized, filter } = await resize(decoded, base, resampler));
   } catch (e) {
     if (e instanceof CaffeLrpError) throw e;
-    throw new CaffeLrpError('DECODE', `cannot decode the image: ${(e as Error).message}`, { file });
+    throw new CaffeLrpError('DECODE', `cannot resize the image: ${(e as Error).message}`, { file });
   }
   const { blob, asInputted } = cropAndNormalise(resized, S, base, netChannels, lookup, opts.mean, opts.compat ?? false);
   return { blob, asInputted, width: S, height: S, channels: netChannels, resized: { width: resized.width, height: resized.height, filter } };
 }
 
-async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler): Promise<{ pixels: Pixels16; filter: ResizeFilter | 'none' }> {
+function isRawPixels(s: unknown): s is RawPixels {
+  return typeof s === 'object' && s !== null && !(s instanceof Uint8Array) && 'data' in s;
+}
+
+/** A decoded image: 16-bit values with 3 or 4 channels, and what the filter choice needs to know. */
+interface Decoded {
+  src: Uint16Array;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  meta: Pick<sharp.Metadata, 'format' | 'space' | 'isPalette' | 'depth' | 'channels'>;
+}
+
+function fromRawPixels(p: RawPixels): Decoded {
+  const { data, width, height, channels } = p;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width * height > 1 << 28)
+    throw new CaffeLrpError('OPTION', `raw pixels: width and height must be positive integers (at most 2^28 pixels), got ${String(width)}x${String(height)}`);
+  if (channels !== 1 && channels !== 3 && channels !== 4)
+    throw new CaffeLrpError('OPTION', `raw pixels: channels must be 1, 3 or 4, got ${String(channels)}`);
+  const deep = data instanceof Uint16Array;
+  if (!deep && !(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray))
+    throw new CaffeLrpError('OPTION', 'raw pixels: data must be a Uint8Array, Uint8ClampedArray, Buffer or Uint16Array');
+  if (data.length !== width * height * channels)
+    throw new CaffeLrpError('SHAPE', `raw pixels: ${data.length} values do not fill ${width}x${height}x${channels} = ${width * height * channels}`);
+  const wide = deep ? (data as Uint16Array) : widen8to16(data as Uint8Array);
+  const outChannels = channels === 1 ? 3 : channels;
+  let src = wide;
+  if (channels === 1) {
+    src = new Uint16Array(width * height * 3);
+    for (let p = 0; p < width * height; p++) src[3 * p] = src[3 * p + 1] = src[3 * p + 2] = wide[p];
+  }
+  return { src, width, height, channels: outChannels, meta: { format: 'raw', isPalette: false, depth: deep ? 'ushort' : 'uchar', channels, space: channels === 1 ? 'b-w' : 'srgb' } };
+}
+
+async function decode(buf: Buffer | Uint8Array): Promise<Decoded> {
   // failOn 'error': images with recoverable flaws (e.g. a truncated JPEG) still load, as with ImageMagick.
   const input = () => sharp(buf, { ignoreIcc: true, failOn: 'error', pages: 1, page: 0, autoOrient: false });
   const meta = await input().metadata();
-  const hasAlpha = meta.hasAlpha === true;
   // 16 bits whenever the source has more than 8 (ImageMagick Q16 keeps them). 8-bit data is
   // widened here as ImageMagick does (v * 257, exact) — libvips' own 8→16-bit conversion
   // multiplies by 256 — so resampling happens at 16-bit precision on the right scale.
@@ -126,10 +196,14 @@ async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler):
     src = widen8to16(out.data);
     info = out.info;
   }
-  const W = info.width;
-  const H = info.height;
   const C = info.channels; // 3 or 4 (sharp expands grey to RGB in rgb16)
   if (C !== 3 && C !== 4) throw new Error(`unexpected ${C}-channel decode`);
+  return { src, width: info.width, height: info.height, channels: C, meta: { ...meta, channels: meta.channels } };
+}
+
+async function resize(d: Decoded, base: number, resampler: Resampler): Promise<{ pixels: Pixels16; filter: ResizeFilter | 'none' }> {
+  const { src, width: W, height: H, channels: C, meta } = d;
+  const hasAlpha = C === 4;
   const { width: tw, height: th } = imageMagickGeometry(W, H, base);
   if (tw === W && th === H) {
     // ImageMagick returns an unchanged copy when the size does not change.
@@ -139,10 +213,10 @@ async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler):
   if (resampler === 'imagemagick' || (tw / W) * (th / H) > 1) {
     // The replica; always for enlargements, where libvips interpolates instead of filtering
     // and lands several grey levels away from ImageMagick.
-    return { pixels: { data: dropAlpha(imResize(src, W, H, C as 3 | 4, tw, th, filter), tw * th, C), width: tw, height: th }, filter };
+    return { pixels: { data: dropAlpha(imResize(src, W, H, C, tw, th, filter), tw * th, C), width: tw, height: th }, filter };
   }
   // With alpha, sharp premultiplies for the resize (colours weighted by alpha, as ImageMagick does).
-  const out = await sharp(src, { raw: { width: W, height: H, channels: C as 3 | 4 } })
+  const out = await sharp(src, { raw: { width: W, height: H, channels: C } })
     .resize(tw, th, { kernel: filter, fit: 'fill', fastShrinkOnLoad: false })
     .toColourspace('rgb16')
     .raw({ depth: 'ushort' })
@@ -157,7 +231,7 @@ async function decodeAndResize(buf: Buffer, base: number, resampler: Resampler):
  * (a + b·2^16)·257 = a·257 + b·257·2^16 (in either byte order), and a·257 <= 65535 never carries
  * into the other half.
  */
-function widen8to16(bytes: Uint8Array): Uint16Array {
+function widen8to16(bytes: Uint8Array | Uint8ClampedArray): Uint16Array {
   const out = new Uint16Array(bytes.length);
   out.set(bytes);
   const pairs = new Uint32Array(out.buffer, 0, out.length >> 1);
@@ -231,7 +305,7 @@ function cropAndNormalise(
   base: number,
   netChannels: 1 | 3,
   lookup: MeanLookup | undefined,
-  mean: DemoMean | undefined,
+  mean: InputMean | undefined,
   compat: boolean,
 ): { blob: Float32Array; asInputted: Uint8Array } {
   const { width: w, height: h, data } = img;

@@ -15,7 +15,7 @@
  *   The matplotlib maps then see (t + 1) / 2 in [0, 1] and, like matplotlib, look the colour
  *   up in a 256-entry table.
  */
-import { Heatmap } from '../lib/heatmap';
+import { Heatmap } from '../heatmap';
 
 export const COLORMAP_NAMES = ['blue-black-yellow', 'gray-red', 'black-firered', 'seismic', 'bwr', 'jet', 'afmhot'] as const;
 export type ColormapName = (typeof COLORMAP_NAMES)[number];

@@ -1,17 +1,21 @@
 /**
- * How the demonstrator reads and indexes its mean image (behaviour spec §5.6, contract §2).
- * Parsing itself is lib/caffe/mean.ts; this module decides the channel order and the
- * row/column lookup, including the original's quirks that `caffe_lrp_compat 1` restores.
+ * How a mean image is read and indexed for preprocessing, as the original demonstrator does
+ * it (behaviour spec §5.6, contract §2). Parsing itself is lib/caffe/mean.ts; this module
+ * decides the channel order and the row/column lookup, including the original's quirks that
+ * `compat` (the config's `caffe_lrp_compat 1`) restores.
  */
-import { CaffeLrpError } from '../lib/errors';
-import { MeanImage, parseMean } from '../lib/caffe/mean';
-import type { MeanMode } from './config';
-import { readInputFileSync } from '../lib/io/read-file';
+import { CaffeLrpError } from '../errors';
+import { MeanImage, parseMean } from '../caffe/mean';
+import { readInputFileSync } from '../io/read-file';
 
-export interface DemoMean {
+/** use_mean_file_asbinaryprotoblob: 0 text mean, 1 binaryproto (BGR as Caffe stores it), 2 binaryproto stored RGB. */
+export type MeanMode = 0 | 1 | 2;
+
+export interface InputMean {
   image: MeanImage;
   /** 0 text, 1 binaryproto (BGR as Caffe stores it), 2 binaryproto stored RGB. */
   mode: MeanMode;
+  /** Name for messages (the path, or '<mean>' for bytes). */
   file: string;
 }
 
@@ -19,8 +23,14 @@ export interface DemoMean {
  * Reads a mean file. Mode 0 is text, 1 and 2 binaryproto; without a mode the content decides
  * (text → 0, else 1), so a config may leave `use_mean_file_asbinaryprotoblob` out.
  */
-export function loadDemoMean(file: string, mode?: MeanMode): DemoMean {
-  const buf = readInputFileSync(file, 'the mean file');
+export function loadInputMean(file: string, mode?: MeanMode): InputMean {
+  return parseInputMean(readInputFileSync(file, 'the mean file'), file, mode);
+}
+
+/** As loadInputMean, from the file's bytes. */
+export function parseInputMean(buf: Buffer, file: string, mode?: MeanMode): InputMean {
+  if (mode !== undefined && mode !== 0 && mode !== 1 && mode !== 2)
+    throw new CaffeLrpError('OPTION', `option 'meanMode' (use_mean_file_asbinaryprotoblob) must be 0 (text), 1 (binaryproto) or 2 (binaryproto stored RGB), got ${String(mode)}`);
   const format = mode === undefined ? undefined : mode === 0 ? 'text' : 'binaryproto';
   const image = parseMean(buf, file, format);
   const resolved: MeanMode = mode ?? (looksBinary(buf) ? 1 : 0);
@@ -47,7 +57,7 @@ export type MeanLookup = (blobChannel: number, row: number, col: number) => numb
  * (`r + c·H`), which transposes a square mean (behaviour §5.6 / quirk 14). Text means are
  * read correctly by the original, so compat changes nothing for them.
  */
-export function meanLookup(mean: DemoMean, netChannels: number, size: number, compat: boolean): MeanLookup {
+export function meanLookup(mean: InputMean, netChannels: number, size: number, compat: boolean): MeanLookup {
   const { channels, height, width, data } = mean.image;
   if (channels !== netChannels) {
     throw new CaffeLrpError('SHAPE', `the mean has ${channels} channel(s) but the net input has ${netChannels}`, { file: mean.file });
