@@ -25,7 +25,8 @@
  * replica resampler runs on the calling thread, ~10 ms for a 640×480 photo), so a CLI can
  * prepare the next batch while the native engine computes the current one.
  */
-import { promises as fsp } from 'fs';
+import { checkAllocation, memoryBudget } from '../memory-budget';
+import { readInputFile } from '../io/read-file';
 import sharp from 'sharp';
 import { CaffeLrpError } from '../errors';
 import { InputMean, meanLookup, MeanLookup } from './mean';
@@ -114,18 +115,14 @@ export async function preprocessImage(source: ImageSource, opts: PreprocessOptio
   } else {
     let buf: Buffer | Uint8Array;
     if (typeof source === 'string') {
-      try {
-        buf = await fsp.readFile(source);
-      } catch (e) {
-        throw new CaffeLrpError('IO', `cannot read the image: ${(e as Error).message}`, { file });
-      }
+      buf = await readInputFile(source, 'the image');
     } else if (source instanceof Uint8Array) {
       buf = source;
     } else {
       throw new CaffeLrpError('OPTION', 'an image must be a file path, a Buffer with the file\'s bytes, or raw pixels { data, width, height, channels }');
     }
     try {
-      decoded = await decode(buf);
+      decoded = await decode(buf, file);
     } catch (e) {
       if (e instanceof CaffeLrpError) throw e;
       throw new CaffeLrpError('DECODE', `cannot decode the image: ${(e as Error).message}`, { file });
@@ -177,10 +174,19 @@ function fromRawPixels(p: RawPixels): Decoded {
   return { src, width, height, channels: outChannels, meta: { format: 'raw', isPalette: false, depth: deep ? 'ushort' : 'uchar', channels, space: channels === 1 ? 'b-w' : 'srgb' } };
 }
 
-async function decode(buf: Buffer | Uint8Array): Promise<Decoded> {
+/** Bytes per pixel while an image is decoded and widened: 16-bit RGBA from libvips plus our 16-bit copy. */
+const DECODE_BYTES_PER_PIXEL = 4 * 2 * 2;
+
+async function decode(buf: Buffer | Uint8Array, file: string | undefined): Promise<Decoded> {
+  // The header says how large the decoded image is: check it against the memory budget before
+  // decoding (a 250 KB PNG can say 16000 x 16000, 2.3 GB of pixels), and let libvips refuse
+  // anything larger (limitInputPixels) should the header and the data disagree.
+  const maxPixels = Math.max(1, Math.floor(memoryBudget().bytes / DECODE_BYTES_PER_PIXEL));
   // failOn 'error': images with recoverable flaws (e.g. a truncated JPEG) still load, as with ImageMagick.
-  const input = () => sharp(buf, { ignoreIcc: true, failOn: 'error', pages: 1, page: 0, autoOrient: false });
-  const meta = await input().metadata();
+  const input = () => sharp(buf, { ignoreIcc: true, failOn: 'error', pages: 1, page: 0, autoOrient: false, limitInputPixels: maxPixels });
+  const meta = await sharp(buf, { limitInputPixels: false }).metadata();
+  if (meta.width !== undefined && meta.height !== undefined)
+    checkAllocation(meta.width * meta.height * DECODE_BYTES_PER_PIXEL, `decoding this ${meta.width}x${meta.height} image`, { file });
   // 16 bits whenever the source has more than 8 (ImageMagick Q16 keeps them). 8-bit data is
   // widened here as ImageMagick does (v * 257, exact) — libvips' own 8→16-bit conversion
   // multiplies by 256 — so resampling happens at 16-bit precision on the right scale.

@@ -3,6 +3,7 @@
  * becomes the net's input (baseimgsize, use_mean_file_asbinaryprotoblob, caffe_lrp_compat),
  * validated once at load time against the net's input shape, with the demonstrator's defaults.
  */
+import { checkAllocation } from '../memory-budget';
 import { CaffeLrpError } from '../errors';
 import { showValue } from '../relevance/show-value';
 import { meanLookup, type InputMean, type MeanMode } from './mean';
@@ -25,6 +26,18 @@ export interface PreprocessSettings {
 
 const KEYS = new Set(['baseImgSize', 'meanMode', 'compat', 'resampler']);
 
+/**
+ * The largest long side images are resized to: a hard bound before the memory check (at this
+ * size one image is already about 100 GB in preprocessing), so absurd values such as 2^31 - 1
+ * are refused at once instead of reaching libvips.
+ */
+export const MAX_BASE_IMG_SIZE = 65535;
+
+/** Bytes of one image resized to `side` x `side` while it is preprocessed: 16-bit RGBA, a float copy and the crop. */
+export function resizedImageBytes(side: number): number {
+  return side * side * (4 * 2 + 3 * 4 + 3 * 4);
+}
+
 function fail(key: string, why: string): never {
   throw new CaffeLrpError('OPTION', `Net.load: option 'preprocess.${key}' ${why}`);
 }
@@ -37,6 +50,9 @@ export function checkPreprocessSettings(p: unknown): PreprocessSettings {
   for (const k of Object.keys(o)) if (!KEYS.has(k)) fail(k, `is unknown (known: ${[...KEYS].join(', ')})`);
   if (o.baseImgSize !== undefined && (typeof o.baseImgSize !== 'number' || !Number.isInteger(o.baseImgSize) || o.baseImgSize < 1))
     fail('baseImgSize', `must be a positive integer, got ${showValue(o.baseImgSize)}`);
+  if (typeof o.baseImgSize === 'number' && o.baseImgSize > MAX_BASE_IMG_SIZE)
+    fail('baseImgSize', `(${o.baseImgSize}) is larger than the ${MAX_BASE_IMG_SIZE} pixels an image side may have (libvips' limit)`);
+  if (typeof o.baseImgSize === 'number') checkAllocation(resizedImageBytes(o.baseImgSize), `resizing images to baseImgSize ${o.baseImgSize}`);
   if (o.meanMode !== undefined && o.meanMode !== 0 && o.meanMode !== 1 && o.meanMode !== 2)
     fail('meanMode', `must be 0 (text), 1 (binaryproto) or 2 (binaryproto stored RGB), got ${showValue(o.meanMode)}`);
   if (o.compat !== undefined && typeof o.compat !== 'boolean') fail('compat', `must be true or false, got ${showValue(o.compat)}`);
