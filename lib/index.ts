@@ -38,3 +38,7 @@ export { renderHeatmap, overlayHeatmap } from './image/render';
 export type { RenderOptions, OverlayOptions, Rgb8Image } from './image/render';
 export { formatRawhm, writeRawhm, formatTopScores, writeTopScores } from './outputs/text-files';
 export { writeFileAtomic } from './outputs/atomic-write';
+
+// Limits: the memory budget every input-sized allocation is checked against.
+export { memoryBudget, setMemoryBudget, parseByteSize } from './memory-budget';
+export type { MemoryBudget } from './memory-budget';

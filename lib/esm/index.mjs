@@ -11,4 +11,5 @@ export const {
   DEFAULT_RULE, COLORMAP_NAMES, renderHeatmap, overlayHeatmap, formatRawhm, writeRawhm, formatTopScores, writeTopScores,
   writeFileAtomic, demoModel,
 } = cjs;
+export const { memoryBudget, setMemoryBudget, parseByteSize } = cjs;
 export default cjs;

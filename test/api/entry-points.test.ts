@@ -23,6 +23,16 @@ maybe('require() and import give the same Net class and rule table', () => {
   expect(out).toEqual({ same: true, rules: 14, types: 14, hasDefault: true });
 });
 
+maybe('the ES module exports every name the CommonJS entry has', () => {
+  const esm = pathToUrl(path.join(root, 'lib', 'esm', 'index.mjs'));
+  const script = `
+    import * as esm from '${esm}';
+    import { createRequire } from 'module';
+    const cjs = createRequire(import.meta.url)('${path.join(root, 'dist', 'lib', 'index.js')}');
+    console.log(JSON.stringify(Object.keys(cjs).filter((k) => k !== '__esModule' && !(k in esm))));`;
+  expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))).toEqual([]);
+});
+
 maybe('package.json points its entry points at files that exist', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   for (const file of [pkg.main, pkg.types, pkg.exports['.'].import, pkg.exports['.'].require, pkg.exports['.'].types])
