@@ -268,7 +268,7 @@ function showChips(r: Explanation): void {
   box.replaceChildren();
   for (const t of r.top) {
     const b = el('button', { type: 'button', class: 'chip', 'aria-pressed': String(t.class === chosen), 'data-class': String(t.class) });
-    b.append(el('span', { class: 'label' }, t.label), el('span', { class: 'score' }, `${(t.score * 100).toFixed(t.score >= 0.001 ? 1 : 3)}%`));
+    b.append(el('span', { class: 'label' }, t.label), el('span', { class: 'score' }, t.score >= 0.001 ? `${(t.score * 100).toFixed(1)}%` : t.score >= 0.00001 ? `${(t.score * 100).toFixed(3)}%` : '<0.001%'));
     b.setAttribute('aria-label', `Explain ${t.label} (score ${t.score.toPrecision(3)})`);
     b.addEventListener('click', () => {
       state.target = t.class;
