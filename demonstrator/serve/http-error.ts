@@ -48,7 +48,7 @@ const FRAMEWORK_CODES: Record<string, string> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
-const BUSBOY_MESSAGES = /^(Unexpected end of (form|file)|Malformed (part header|urlencoded form)|Multipart: Boundary not found|Unsupported content type)/;
+const BUSBOY_MESSAGES = /^(Unexpected end of (form|file|multipart data)|Malformed (part header|urlencoded form)|Multipart: Boundary not found|Unsupported content type)/;
 
 export interface MappedError {
   status: number;
@@ -73,7 +73,7 @@ export function mapError(err: unknown): MappedError {
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     // busboy's malformed-form errors carry no code; they are still the client's fault
-    const code = (e.code && FRAMEWORK_CODES[e.code]) ?? (status === 413 ? 'UPLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST');
+    const code = (e.code && FRAMEWORK_CODES[e.code]) ?? (status === 413 ? 'UPLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 403 ? 'FORBIDDEN' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST');
     return { status, body: body(code, String(e.message ?? 'bad request')), headers: {}, internal: false };
   }
   return { status: 500, body: body('INTERNAL', 'internal error'), headers: {}, internal: true };

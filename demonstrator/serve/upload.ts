@@ -58,7 +58,11 @@ export async function checkUpload(buf: Buffer, maxPixels: number): Promise<Check
     meta = await sharp(buf, { limitInputPixels: maxPixels, pages: 1, failOn: 'error' }).metadata();
   } catch (e) {
     const text = String((e as Error).message);
-    if (/pixel limit/i.test(text)) throw tooManyPixels(undefined, undefined, maxPixels);
+    if (/pixel limit/i.test(text)) {
+      // refused by the limit: read the header once more, unlimited (header only), for the message
+      const size = await sharp(buf, { limitInputPixels: false, pages: 1 }).metadata().catch(() => undefined);
+      throw tooManyPixels(size?.width, size?.height, maxPixels);
+    }
     throw new HttpError(422, 'DECODE', `cannot read the ${format.toUpperCase()} image's header`);
   }
   const { width, height } = meta;
