@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const app = await buildServer({ ...args.options, logger: true });
+    const app = await buildServer({ ...args.options, logger: { level: 'warn' } });
     const stop = () => void app.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

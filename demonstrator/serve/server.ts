@@ -35,8 +35,8 @@ export interface ServeOptions {
   cors?: string;
   /** Folder with the built page (default: dist/serve-page of the package). */
   pageDir?: string;
-  /** Fastify's logger option (default off). */
-  logger?: boolean;
+  /** Fastify's logger option (default off; the CLI logs warnings and errors). */
+  logger?: boolean | { level: string };
 }
 
 export const DEFAULT_LIMITS = { maxUploadBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, queue: 8, timeoutMs: 30_000 } as const;
