@@ -97,6 +97,9 @@ describeBrowser('the heatmap page in headless Chromium', () => {
     // downloads are live once a result is shown
     expect(await page.locator('.panel a[data-kind="relevance.npy"]').first().getAttribute('href')).toMatch(/^data:application\/octet-stream;base64,/);
     await page.screenshot({ path: path.join(ARTIFACTS, '2-compare.png'), fullPage: true });
+    // the README's picture (demonstrator/serve/screenshot.png is a palette-compressed copy of it)
+    await page.setViewportSize({ width: 1100, height: 1000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'readme.png'), fullPage: false });
 
     // narrow screens: one column, nothing wider than the viewport
     await page.setViewportSize({ width: 420, height: 900 });
