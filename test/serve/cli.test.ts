@@ -43,7 +43,7 @@ describe('parseServeArgs', () => {
 });
 
 describe('model sources', () => {
-  test('--model files and the demo's --config load the same net: the same answers for the same rule', async () => {
+  test("--model files and the demo's --config load the same net: the same answers for the same rule", async () => {
     const files = await loadServedModel({ kind: 'files', prototxt: demoModel.prototxt, caffemodel: demoModel.caffemodel, labels: demoModel.labels });
     // the demo's config (paths relative to the package root, as `npm run demo` runs it)
     const cwd = process.cwd();
