@@ -8,7 +8,7 @@ import * as path from 'path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import { COLORMAP_NAMES } from '../../lib/index';
+import { CaffeLrpError, COLORMAP_NAMES } from '../../lib/index';
 import { EngineQueue } from './engine-queue';
 import { HttpError, mapError } from './http-error';
 import { Metrics } from './metrics';
@@ -77,7 +77,7 @@ export async function buildServer(options: ServeOptions = {}): Promise<FastifyIn
     timeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
   };
   for (const [k, v] of Object.entries(limits))
-    if (!Number.isInteger(v) || v < (k === 'queue' ? 0 : 1)) throw new HttpError(500, 'CONFIG', `serve option '${k}' must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < (k === 'queue' ? 0 : 1)) throw new CaffeLrpError('OPTION', `buildServer: option '${k}' must be an integer >= ${k === 'queue' ? 0 : 1}, got ${v}`);
   const owned = options.served === undefined;
   const model = options.served ?? (await loadServedModel(options.model));
   const net = model.net;
@@ -142,7 +142,7 @@ export async function buildServer(options: ServeOptions = {}): Promise<FastifyIn
       composites: COMPOSITES,
       colormaps: [...COLORMAP_NAMES],
       defaults: { ...model.defaults, colormap: model.colormap, target: 'top1', opacity: 0.5 },
-      limits: { ...limits, maxUploadBytes: limits.maxUploadBytes },
+      limits,
     };
   };
 

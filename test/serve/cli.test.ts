@@ -72,6 +72,14 @@ describe('model sources', () => {
     }
   });
 
+  test('buildServer refuses bad limits', async () => {
+    const { bundledModel } = await import('./helpers');
+    const served = await bundledModel();
+    await expect(buildServer({ served, queue: -1 })).rejects.toThrow(/option 'queue' must be an integer >= 0/);
+    await expect(buildServer({ served, maxUploadBytes: 0.5 })).rejects.toThrow(/option 'maxUploadBytes'/);
+    await served.net.dispose();
+  });
+
   test('ONNX is refused with a clear error', async () => {
     await expect(loadServedModel({ kind: 'files', prototxt: 'model.onnx', caffemodel: 'x' })).rejects.toThrow(/ONNX models are not supported/);
   });
