@@ -5,7 +5,7 @@ import { parseServeArgs, parseSize, UsageError } from '../../demonstrator/serve/
 import { loadServedModel } from '../../demonstrator/serve/model';
 import { buildServer } from '../../demonstrator/serve/server';
 import { ROOT } from '../helpers/shared-data';
-import { bundledImage, form } from './helpers';
+import { bundledImage, bundledModel, disposeModel, form } from './helpers';
 
 describe('parseServeArgs', () => {
   test('nothing given: the bundled model on 127.0.0.1:8080 with the default limits', () => {
@@ -73,11 +73,10 @@ describe('model sources', () => {
   });
 
   test('buildServer refuses bad limits', async () => {
-    const { bundledModel } = await import('./helpers');
     const served = await bundledModel();
     await expect(buildServer({ served, queue: -1 })).rejects.toThrow(/option 'queue' must be an integer >= 0/);
     await expect(buildServer({ served, maxUploadBytes: 0.5 })).rejects.toThrow(/option 'maxUploadBytes'/);
-    await served.net.dispose();
+    await disposeModel();
   });
 
   test('ONNX is refused with a clear error', async () => {
