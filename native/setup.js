@@ -93,6 +93,7 @@ function ensureTypeScriptBuild() {
   if (mtime(stamp) >= sources) return;
   log('compiling TypeScript');
   run(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'tsconfig.json']);
+  run(process.execPath, [path.join(root, 'demonstrator', 'serve', 'build-page.js')]); // the serve page (esbuild)
   fs.writeFileSync(path.join(root, stamp), new Date().toISOString() + '\n');
 }
 
