@@ -25,3 +25,4 @@ export async function loadToolboxNet(model: string | ToolboxModel, options: Tool
 // Training: the toolbox's Sequential.train on the native engine.
 export { train, type TrainOptions, type TrainResult, type TrainStatus, type TrainArray, type LrateDecay } from './train';
 export { TrainRng } from './train-rng';
+export { initToolboxModel, LONG_RECT_ARCHITECTURE, LENET_LIKE_ARCHITECTURE } from './train-init';
