@@ -196,13 +196,14 @@ export async function train(model: ToolboxModel, X: TrainArray, Y: TrainArray, o
       try {
         await engine.trainBackward({ start, end, seed: seedSignal, layers: layerIndices, factors });
       } catch (e) {
-        if (/non-finite/.test((e as Error).message))
-          throw new CaffeLrpError('STATE', `train: the predictions became non-finite in iteration ${d + 1} (the training diverged; try a smaller lrate)`);
+        if (/non-finite/.test((e as Error).message)) throw diverged(d + 1, 'non-finite predictions');
         throw e;
       }
       options.onIteration?.(d + 1, iters);
       if ((d + 1) % status !== 0) continue;
 
+      const broken = engine.nonFiniteWeights();
+      if (broken.length) throw diverged(d + 1, `non-finite weights in ${broken.join(', ')}`);
       engine.reshape(Math.min(EVAL_CHUNK, evalX.shape[0]));
       const { accuracy, loss } = await evaluate(engine, evalEngine, evalY, classes);
       engine.reshape(batchsize);
@@ -231,6 +232,10 @@ export async function train(model: ToolboxModel, X: TrainArray, Y: TrainArray, o
   } finally {
     engine.dispose();
   }
+}
+
+function diverged(iteration: number, what: string): CaffeLrpError {
+  return new CaffeLrpError('STATE', `train: ${what} in iteration ${iteration}: the training diverged (try a smaller lrate)`);
 }
 
 function fillBatch(batch: Float32Array, rows: ArrayLike<number>, X: TrainArray, xEngine: Float32Array | undefined, per: number,
@@ -276,7 +281,9 @@ function modelFromBlobs(spec: NetSpec, layerIndices: number[], blobs: Float32Arr
   const layers = spec.layers.map((l, i) => {
     const k = layerIndices.indexOf(i);
     if (k < 0) return l;
-    return { ...l, blobs: l.blobs.map((b, j) => ({ ...b, data: blobs[k][j] })) };
+    // Fresh arrays of this realm (the engine's are created by the addon: `instanceof` checks
+    // in other contexts, e.g. a vm sandbox, would not recognise them).
+    return { ...l, blobs: l.blobs.map((b, j) => ({ ...b, data: Float32Array.from(blobs[k][j]) })) };
   });
   const model = netSpecToToolbox({ ...spec, layers });
   return { layers: model.layers, source };
