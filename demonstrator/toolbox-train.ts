@@ -5,9 +5,10 @@
  * in the toolbox's text format, re-reads it and checks it predicts exactly the same, then
  * explains a few test images with the toolbox demo (demonstrator/toolbox-demo.ts).
  *
- *   lrp-toolbox-demo --train [--arch long-rect|lenet] [--iters 6000] [--batchsize 25]
+ *   lrp-toolbox-demo --train [--arch long-rect|lenet] [--iters 10000] [--batchsize 25]
  *       [--lrate 0.005] [--decay none|linear|sublinear] [--status 250] [--convergence -1]
- *       [--validation 5000] [--seed 1] [--count 5] [--out toolbox_train_output] [--threads N] [--quiet]
+ *       [--validation 5000] [--seed 1] [--count 5] [--test-count N] [--out toolbox_train_output]
+ *       [--threads N] [--quiet]
  *
  * Data: Debian's dataset-fashion-mnist (installed with apt-get when missing and run as
  * root); pixels scaled x / 127.5 - 1 as the toolbox's demos do. The validation set (for the
@@ -34,7 +35,7 @@ Trains a toolbox-format net on Fashion-MNIST with the LRP Toolbox's training loo
 in the toolbox's text format and explains a few test images.
 
   --arch NAME          long-rect (default: Linear 784-1296-1296-1296-10, Rect, SoftMax) or lenet
-  --iters N            training iterations (default 6000)
+  --iters N            training iterations (default 10000)
   --batchsize N        minibatch size (default 25)
   --lrate X            learning rate (default 0.005)
   --decay D            none (default), linear, sublinear
@@ -42,6 +43,7 @@ in the toolbox's text format and explains a few test images.
   --convergence N      stop after N checks without improvement (default -1: never)
   --validation N       last N training images held out for validation (default 5000)
   --seed N             seed of the initial weights and the minibatches (default 1)
+  --test-count N       test images to measure accuracy on (default: all 10000)
   --count N            test images to explain (default 5)
   --out DIR            output folder (default toolbox_train_output): model.txt, images, heatmaps
   --threads N          engine threads (sets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS; minibatches
@@ -54,12 +56,12 @@ class UsageError extends Error {}
 interface TrainArgs {
   arch: 'long-rect' | 'lenet'; iters: number; batchsize: number; lrate: number; decay: LrateDecay; status: number;
   convergence: number; validation: number; seed: number; count: number; out: string; quiet: boolean; help: boolean;
-  threads?: number;
+  threads?: number; testCount?: number;
 }
 
 function parseTrainArgs(argv: string[]): TrainArgs {
   const a: TrainArgs = {
-    arch: 'long-rect', iters: 6000, batchsize: 25, lrate: 0.005, decay: 'none', status: 250, convergence: -1,
+    arch: 'long-rect', iters: 10000, batchsize: 25, lrate: 0.005, decay: 'none', status: 250, convergence: -1,
     validation: 5000, seed: 1, count: 5, out: 'toolbox_train_output', quiet: false, help: false,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
@@ -99,6 +101,7 @@ function parseTrainArgs(argv: string[]): TrainArgs {
       case '--validation': a.validation = int(flag, value(), 1); break;
       case '--seed': a.seed = int(flag, value(), 0); break;
       case '--count': a.count = int(flag, value(), 0); break;
+      case '--test-count': a.testCount = int(flag, value(), 1); break;
       case '--out': a.out = value(); break;
       case '--threads': a.threads = int(flag, value(), 1); break;
       case '--quiet': a.quiet = true; break;
@@ -181,7 +184,8 @@ export async function runToolboxTrainDemo(argv: string[], io: { cwd?: string; st
     const split = trainSet.count - args.validation;
     const { X, Y } = toArrays(trainSet, 0, split, conv);
     const val = toArrays(trainSet, split, trainSet.count, conv);
-    const test = toArrays(testSet, 0, testSet.count, conv);
+    const testCount = Math.min(args.testCount ?? testSet.count, testSet.count);
+    const test = toArrays(testSet, 0, testCount, conv);
     const model = initToolboxModel(conv ? LENET_LIKE_ARCHITECTURE : LONG_RECT_ARCHITECTURE, { seed: args.seed });
     stdout.write(`training ${args.arch} on ${split} Fashion-MNIST images (validation: ${args.validation}), ${args.iters} iterations of ${args.batchsize}, lrate ${args.lrate}, decay ${args.decay}\n`);
 
@@ -204,7 +208,7 @@ export async function runToolboxTrainDemo(argv: string[], io: { cwd?: string; st
       let correct = 0;
       predicted.forEach((p, i) => { if (p === testSet.labels[i]) ++correct; });
       stdout.write(`trained ${result.iterations} iterations in ${formatDuration(seconds)} (${seconds.toFixed(1)} s); kept the state after ${result.bestIteration} iterations\n`);
-      stdout.write(`test accuracy: ${(100 * correct / testSet.count).toFixed(2)} % (${correct}/${testSet.count})\n`);
+      stdout.write(`test accuracy: ${(100 * correct / testCount).toFixed(2)} % (${correct}/${testCount})\n`);
 
       const out = path.resolve(cwd, args.out);
       fs.mkdirSync(out, { recursive: true });
@@ -214,7 +218,7 @@ export async function runToolboxTrainDemo(argv: string[], io: { cwd?: string; st
       try {
         const again = await predict(reread, test.X);
         const same = again.every((p, i) => p === predicted[i]);
-        stdout.write(`wrote ${modelFile}; re-read: ${same ? 'identical predictions on all test images' : 'DIFFERENT predictions'}\n`);
+        stdout.write(`wrote ${modelFile}; re-read: ${same ? `identical predictions on all ${testCount} test images` : 'DIFFERENT predictions'}\n`);
         if (!same) return 1;
       } finally {
         await reread.dispose();
