@@ -178,6 +178,20 @@ describe('toolbox.train: reproducibility and the written model', () => {
     }
   });
 
+  it('applies `transform` to every minibatch (toolbox layout)', async () => {
+    const o: TrainOptions = { batchsize: 10, iters: 20, status: 10, lrate: 0.05, seed: 5 };
+    const plain = await run(smallNet(), X, Y, o);
+    const shapes: number[][] = [];
+    const same = await run(smallNet(), X, Y, { ...o, transform: (b, shape) => { shapes.push(shape); return b.slice(); } });
+    expect(shapes.length).toBe(20);
+    expect(shapes[0]).toEqual([10, 4]);
+    expect(weightsOf(same.model)).toEqual(weightsOf(plain.model));
+    // Zeroed inputs: the first layer's weight gradient x^T delta vanishes, its weights stay.
+    const zero = await run(smallNet(), X, Y, { ...o, transform: (b) => new Float64Array(b.length) });
+    expect(weightsOf(zero.model)[0]).toEqual(weightsOf(smallNet())[0].map(Math.fround));
+    expect(weightsOf(zero.model)[1]).not.toEqual(weightsOf(smallNet())[1].map(Math.fround));
+  });
+
   it('trains a conv net on NHWC input (Float32Array data)', async () => {
     const r0 = prng(12);
     const n = 20, x = Float32Array.from({ length: n * 6 * 6 }, () => 2 * r0() - 1), y = new Float32Array(n * 2);
