@@ -25,6 +25,7 @@ import type { RelPropOptions } from '../lib/relevance/options';
 import { nchwToNhwc, nhwcToNchw, readToolboxModel, toolboxToNetSpec } from '../lib/toolbox';
 import { padImages, scaleDigits } from '../lib/toolbox/data';
 import { COLORMAP_NAMES, digitToRgb, heatmapToRgb, saveImages, type ColormapName } from '../lib/toolbox/render';
+import { runToolboxTrainDemo } from './toolbox-train';
 
 interface Out { write(s: string): unknown }
 
@@ -53,7 +54,8 @@ const USAGE = `usage: lrp-toolbox-demo --model <model.txt> --images <digits.npy|
   --pad N              padding of the digits with -1 for convolutional models (default 2)
   --out DIR            output folder (default .): <DIR>/digit<i>_class<c>.png
   --save-relevance     also write <DIR>/relevance.npy (N x H x W x 1, the toolbox's layout)
-  --help               this text`;
+  --help               this text
+  --train ...          train a net on Fashion-MNIST instead (see --train --help)`;
 
 class UsageError extends Error {}
 
@@ -129,6 +131,9 @@ export async function runToolboxDemo(argv: string[], options: ToolboxDemoOptions
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const cwd = options.cwd ?? process.cwd();
+  // Training mode (demonstrator/toolbox-train.ts): `--train` or a leading `train`.
+  if (argv[0] === 'train' || argv.includes('--train'))
+    return runToolboxTrainDemo(argv[0] === 'train' ? argv.slice(1) : argv, { cwd, stdout, stderr, explain: (a) => runToolboxDemo(a, options) });
   let args: Args;
   try {
     args = parseArgs(argv);

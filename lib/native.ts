@@ -69,6 +69,14 @@ export interface NativeNetInstance {
   blobData(name: string): { shape: number[]; data: Float32Array; diff: Float32Array };
   nonFiniteWeights(): string[];
   dispose(): void;
+  /**
+   * Training (native/training_wrap.cc): the LRP Toolbox's backward pass seeded at `start`'s
+   * top, down to `end`; then, per listed layer, `factors[k][j]` x gradient of blob j added to
+   * the engine's own weights (resolves undefined), or without `factors` the gradients.
+   */
+  trainBackward(options: { start: number; end: number; seed: Float32Array; layers: number[]; factors?: number[][] }): Promise<Float32Array[][] | undefined>;
+  /** Copies of a layer's learned blobs (weights, bias). */
+  learnedBlobs(layer: number): Float32Array[];
 }
 
 export interface NativeModule {

@@ -168,7 +168,9 @@ Napi::Function NativeNet::Define(Napi::Env env) {
                       InstanceMethod<&NativeNet::Forward>("forward"), InstanceMethod<&NativeNet::Backward>("backward"),
                       InstanceMethod<&NativeNet::BlobData>("blobData"),
                       InstanceMethod<&NativeNet::NonFiniteWeights>("nonFiniteWeights"),
-                      InstanceMethod<&NativeNet::Dispose>("dispose")});
+                      InstanceMethod<&NativeNet::Dispose>("dispose"),
+                      InstanceMethod<&NativeNet::TrainBackward>("trainBackward"),
+                      InstanceMethod<&NativeNet::LearnedBlobs>("learnedBlobs")});
 }
 
 NativeNet::NativeNet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeNet>(info) {

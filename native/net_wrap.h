@@ -32,6 +32,10 @@ class NativeNet : public Napi::ObjectWrap<NativeNet> {
   Napi::Value NonFiniteWeights(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   void EnsureIdle(Napi::Env env, const char* what);
+  // Training (training_wrap.cc): the toolbox's backward pass with learned-blob gradients or an
+  // in-place update, and copies of a layer's learned blobs.
+  Napi::Value TrainBackward(const Napi::CallbackInfo& info);
+  Napi::Value LearnedBlobs(const Napi::CallbackInfo& info);
 
   // Declared before net_ so that the net, which reads these arrays, is destroyed first.
   BorrowedArrays borrowed_;

@@ -21,3 +21,8 @@ export async function loadToolboxNet(model: string | ToolboxModel, options: Tool
   const parsed = typeof model === 'string' ? await readToolboxModel(model) : model;
   return new Net(toolboxToNetSpec(parsed, options));
 }
+
+// Training: the toolbox's Sequential.train on the native engine.
+export { train, type TrainOptions, type TrainResult, type TrainStatus, type TrainArray, type LrateDecay } from './train';
+export { TrainRng } from './train-rng';
+export { initToolboxModel, LONG_RECT_ARCHITECTURE, LENET_LIKE_ARCHITECTURE } from './train-init';

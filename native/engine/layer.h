@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/blob.h"
 #include "engine/layer_def.h"
@@ -28,6 +29,20 @@ class Layer {
   virtual void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) = 0;
   virtual void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) = 0;
   virtual void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) = 0;
+
+  // Training (net_training.cc): the backward pass of the LRP Toolbox's training loop. Same as
+  // the gradient except where the toolbox differs (MaxPool: every tied maximum gets the full
+  // gradient; SoftMax: identity).
+  virtual void BackwardTraining(const Blobs& bottom, const Blobs& top, Workspace& ws) { BackwardGradient(bottom, top, ws); }
+  // Adds factors[j] * (gradient of learned blob j) to out[j], from the bottom data of the last
+  // forward and the top diffs of the last backward pass; false for layers without learned blobs.
+  virtual bool AccumulateBlobGradients(const Blobs& bottom, const Blobs& top, const std::vector<float*>& out,
+                                       const std::vector<float>& factors, Workspace& ws) {
+    (void)bottom; (void)top; (void)out; (void)factors; (void)ws;
+    return false;
+  }
+  // Learned blob j for in-place updates (nullptr when the values are borrowed or j is out of range).
+  float* MutableBlob(size_t j) { return j < def_.blobs.size() ? def_.blobs[j].data.MutableData() : nullptr; }
 
   // Checks learned blobs: count and shapes. Called once after construction.
   virtual void CheckWeights() const {}

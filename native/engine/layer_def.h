@@ -29,7 +29,7 @@ class WeightData {
  public:
   WeightData() = default;
   explicit WeightData(std::vector<float> values)
-      : owned_(std::make_shared<const std::vector<float>>(std::move(values))), ptr_(owned_->data()), size_(owned_->size()) {}
+      : owned_(std::make_shared<std::vector<float>>(std::move(values))), ptr_(owned_->data()), size_(owned_->size()) {}
   static WeightData Borrowed(const float* values, std::size_t n) {
     WeightData d;
     d.ptr_ = values;
@@ -42,9 +42,11 @@ class WeightData {
   const float& operator[](std::size_t i) const { return ptr_[i]; }
   const float* begin() const { return ptr_; }
   const float* end() const { return ptr_ + size_; }
+  // Owned values for in-place training updates; nullptr for borrowed memory (the caller's).
+  float* MutableData() { return owned_ ? owned_->data() : nullptr; }
 
  private:
-  std::shared_ptr<const std::vector<float>> owned_;
+  std::shared_ptr<std::vector<float>> owned_;
   const float* ptr_ = nullptr;
   std::size_t size_ = 0;
 };

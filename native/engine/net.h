@@ -78,6 +78,15 @@ class Net {
   std::vector<std::string> NonFiniteWeights() const;
   void ReleaseScratch() { ws_.Release(); }
 
+  // Training (net_training.cc). The toolbox's backward pass: start's top 0 diff becomes
+  // `seed` (count values), then BackwardTraining from start down to layer `end`.
+  void BackwardTraining(int start, int end, const float* seed, int64_t count);
+  // Adds factors[j] * gradient of layer i's learned blob j to out[j] (after BackwardTraining
+  // reached the layer's tops); false when the layer has no learned blobs.
+  bool AccumulateBlobGradients(int i, const std::vector<float*>& out, const std::vector<float>& factors);
+  // Learned blob j of layer i, writable (nullptr when borrowed).
+  float* MutableBlob(int i, size_t j) { return layers_.at(static_cast<size_t>(i))->MutableBlob(j); }
+
  private:
   void ReshapeTo(int64_t batch);
   void Seed(const BackwardRequest& request);
@@ -94,6 +103,7 @@ class Net {
   std::vector<std::pair<std::string, Blob*>> latest_;  // name -> latest version
   int64_t batch_ = 0;
   bool forward_done_ = false;
+  int training_lowest_ = -1;  // lowest layer whose tops hold training diffs (-1: none)
   Workspace ws_;
 };
 

@@ -16,6 +16,8 @@ class ConvolutionLayer : public Layer {
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+  bool AccumulateBlobGradients(const Blobs& bottom, const Blobs& top, const std::vector<float*>& out, const std::vector<float>& factors,
+                               Workspace& ws) override;  // convolution_training.cc
 
  private:
   // Outputs per image from which images are processed one at a time.

@@ -16,6 +16,8 @@ class InnerProductLayer : public Layer {
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+  bool AccumulateBlobGradients(const Blobs& bottom, const Blobs& top, const std::vector<float*>& out, const std::vector<float>& factors,
+                               Workspace& ws) override;  // inner_product_training.cc
 
  private:
   // num_output x K weights: the stored blob, or its transpose when `transpose` is set.

@@ -21,6 +21,7 @@ class PoolingLayer : public Layer {
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+  void BackwardTraining(const Blobs& bottom, const Blobs& top, Workspace& ws) override;  // pooling_training.cc
 
  private:
   enum class Method { kMax, kAve, kSum };

@@ -95,6 +95,8 @@ class SoftmaxLayer : public Layer {
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   // As the original: the relevance below a Softmax is its output (the probabilities).
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+  // The toolbox's SoftMax has no backward of its own: identity (softmax_training.cc).
+  void BackwardTraining(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
 
  private:
   int axis_param_;
