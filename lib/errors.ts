@@ -11,7 +11,8 @@ export type CaffeLrpErrorCode =
   | 'UNSUPPORTED' // a layer type or feature this engine does not implement
   | 'OPTION' // an invalid option value
   | 'IO' // a file that cannot be read or written
-  | 'STATE'; // an API call in the wrong state (disposed net, no forward pass)
+  | 'STATE' // an API call in the wrong state (disposed net, no forward pass)
+  | 'NATIVE'; // the native engine is missing or cannot be loaded (the message has the loader's error and the fix)
 
 export interface ErrorLocation {
   file?: string;

@@ -90,8 +90,8 @@ export class Net {
 
   /** Mean image given to Net.load (not applied by forward(): inputs are net-ready blobs). */
   mean?: MeanImage;
-  /** Class names given to Net.load. */
-  labels?: string[];
+  /** Class names given to Net.load (`labels`), index = class; empty when none were given. */
+  labels: string[] = [];
 
   /**
    * Loads a Caffe model: prototxt + caffemodel (paths or contents), optional mean and

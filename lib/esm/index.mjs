@@ -7,4 +7,5 @@ export const {
   saveCaffemodel, savePrototxt, parsePrototxt, readNpy, parseNpy, encodeNpy, writeNpy, npyToFloat32, readNpz, parseNpz,
   parseTextMatrix, readTextMatrix, formatTextMatrix, writeTextMatrix, toolbox,
 } = cjs;
+export const { demoModel } = cjs;
 export default cjs;
