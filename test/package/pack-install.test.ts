@@ -195,10 +195,14 @@ const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.read
   }, 5 * MINUTE);
   if (!canUnshare) test('(hidden-OpenBLAS run skipped)', () => console.log(`hidden-OpenBLAS check skipped: needs root and unshare -m (root: ${isRoot})`));
 
-  test('npx lrp-demo: --help, and a real run on the bundled model that matches the development engine', () => {
+  test('npx: every command answers --help; lrp-demo does a real run on the bundled model that matches the development engine', () => {
     const dir = consumer('consumer');
-    const help = ok('npx', ['--offline', 'lrp-demo', '--help'], { cwd: dir, env: cleanEnv });
-    expect(help.stdout).toMatch(/^usage: lrp-demo /);
+    // Every command of package.json's bin answers --help through npx.
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    for (const name of Object.keys(manifest.bin)) {
+      const help = ok('npx', ['--offline', name, '--help'], { cwd: dir, env: cleanEnv });
+      expect(help.stdout).toMatch(new RegExp(`^usage: ${name} `));
+    }
     // The bundled demo configuration with its paths pointing into the installed package.
     const config = fs.readFileSync(path.join(root, 'demonstrator', 'demo-config.txt'), 'utf8');
     const rewrite = (prefix: string, out: string) =>
