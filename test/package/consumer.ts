@@ -154,7 +154,7 @@ export function writeConsumer(dir: string, tarball: string, allowScripts = false
     const resolved = entry.resolved ?? `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${entry.version}.tgz`;
     packages[key] = { ...entry, resolved };
   }
-  // npm 11 runs a dependency's install script only when the project allows it (older npm always does).
+  // npm 11 runs an unreviewed dependency's install script with a warning; allowScripts silences it.
   const scripts = allowScripts ? { allowScripts: { 'caffe-lrp': true } } : {};
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { 'caffe-lrp': spec }, ...scripts }, null, 2));
   fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));

@@ -155,6 +155,8 @@ const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.read
 
   test('the prebuilt needs no OpenBLAS: ldd shows only glibc, libstdc++, libgcc_s and the bundled libgomp', () => {
     const dir = consumer('consumer');
+    // The install (its script ran: npm 11 only warns about unreviewed scripts) compiled nothing.
+    expect(fs.existsSync(path.join(dir, 'node_modules', 'caffe-lrp', 'build'))).toBe(false);
     const ldd = ok('ldd', [prebuiltAddon(dir)]).stdout;
     const libs = ldd.split('\n').map((l) => l.trim()).filter(Boolean);
     expect(libs.filter((l) => /openblas|gfortran|quadmath|not found/.test(l))).toEqual([]);
