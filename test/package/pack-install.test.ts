@@ -24,6 +24,7 @@ const BLAS_DIRS = [`${LIBDIR}/openblas-openmp`, `${LIBDIR}/openblas-pthread`];
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const MINUTE = 60_000;
 
+if (!canUnshare && enabled) console.log(`test/package: the hidden-OpenBLAS check is skipped: it needs root and unshare -m (root: ${isRoot})`);
 if (!enabled) console.log('test/package skipped: set CAFFE_LRP_PACKAGE_TEST=1 or run `npm run test:package` (packs and installs the package: several minutes)');
 
 interface Run { status: number | null; stdout: string; stderr: string }
@@ -75,7 +76,7 @@ function install(name: string, extra: string[] = [], allowScripts = false): Run 
 const installedPrebuilt = (dir: string) => path.join(dir, 'node_modules', 'caffe-lrp', 'prebuilds', 'linux-x64');
 const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.readdirSync(installedPrebuilt(dir)).find((f) => f.endsWith('.node'))!);
 
-(enabled ? describe : describe.skip)('npm pack -> npm install <tarball>', () => {
+(enabled ? describe : describe.skip)(`npm pack -> npm install <tarball>${enabled ? '' : ' [skipped: slow, run by `npm run test:package` (CAFFE_LRP_PACKAGE_TEST=1)]'}`, () => {
   const results: Record<string, { stdout: string; rec: Recorded }> = {};
 
   beforeAll(() => {
@@ -165,7 +166,7 @@ const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.read
     expect(libs.find((l) => l.startsWith('libgomp.so.1'))).toContain(installedPrebuilt(dir));
   });
 
-  (canUnshare ? test : test.skip)('with the system OpenBLAS hidden (private mount namespace) the consumer gives the same heatmaps', () => {
+  (canUnshare ? test : test.skip)(`with the system OpenBLAS hidden (private mount namespace) the consumer gives the same heatmaps${canUnshare ? '' : ' [skipped: needs root and unshare -m]'}`, () => {
     const dir = consumer('consumer');
     const empty = path.join(work, 'empty');
     const emptyFile = path.join(work, 'empty.so');
@@ -195,7 +196,6 @@ const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.read
     expect(recordDistance(rec, normal.rec)).toBeLessThanOrEqual(1e-6);
     expect(rec.libs.filter((l) => /openblas/i.test(l))).toEqual([]);
   }, 5 * MINUTE);
-  if (!canUnshare) test('(hidden-OpenBLAS run skipped)', () => console.log(`hidden-OpenBLAS check skipped: needs root and unshare -m (root: ${isRoot})`));
 
   test('npx: every command answers --help; lrp-demo does a real run on the bundled model that matches the development engine', () => {
     const dir = consumer('consumer');
