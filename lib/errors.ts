@@ -13,7 +13,8 @@ export type CaffeLrpErrorCode =
   | 'IO' // a file that cannot be read or written
   | 'STATE' // an API call in the wrong state (disposed net, no forward pass)
   | 'MEMORY' // a request that would need more memory than the process may use (lib/memory-budget.ts)
-  | 'NONFINITE'; // NaN or Inf where a number must be finite (weights, a layer's output, a relevance map)
+  | 'NONFINITE' // NaN or Inf where a number must be finite (weights, a layer's output, a relevance map)
+  | 'NATIVE'; // the native engine is missing or cannot be loaded (the message has the loader's error and the fix)
 
 export interface ErrorLocation {
   file?: string;

@@ -1,11 +1,21 @@
 /**
- * Loads the compiled engine (build-cmake/ from cmake-js, or build/ from node-gyp) and
- * describes its interface. Everything here is internal: the public API is lib/net.ts.
+ * Loads the compiled engine and describes its interface. Everything here is internal: the
+ * public API is lib/net.ts. Where the engine comes from, first found wins:
+ *   1. $CAFFE_LRP_NATIVE, a path to a caffe_lrp .node file (benchmarks, sanitizer builds);
+ *   2. build-cmake/Release/ (a clone's development build: native/setup.js, cmake-js);
+ *   3. node-gyp-build: build/Release/ (a source build by `npm install` / `npm rebuild`),
+ *      then prebuilds/<platform>-<arch>/ (the prebuilt shipped in the npm package);
+ *   4. build-cmake/Debug/.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { NetSpec } from './caffe/netspec-types';
+import { CaffeLrpError } from './errors';
 import { packageRoot } from './package-root';
+
+// node-gyp-build has no type declarations; this is the one function we use.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
 
 export interface NativeLayerInfo {
   index: number;
@@ -92,21 +102,40 @@ export interface NativeModule {
 
 let cached: NativeModule | undefined;
 
+const FIX = "reinstall it or build it from source with 'npm rebuild caffe-lrp' (the source build needs g++, make, python3 and libopenblas-dev)";
+
+function nativeError(what: string): CaffeLrpError {
+  return new CaffeLrpError('NATIVE', `caffe-lrp: ${what}; ${FIX}`);
+}
+
+function requireAddon(file: string): NativeModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require(file) as NativeModule;
+  } catch (e) {
+    // The loader's own words (dlopen: missing library, wrong ELF class, undefined symbol).
+    throw nativeError(`the native engine ${file} failed to load: ${(e as Error).message}`);
+  }
+}
+
+/** The engine module; a missing or unloadable engine is a CaffeLrpError with code 'NATIVE'. */
 export function loadNative(): NativeModule {
   if (cached) return cached;
-  const root = packageRoot();
   const override = process.env.CAFFE_LRP_NATIVE;
-  const candidates = override
-    ? [override]
-    : ['build-cmake/Release/caffe_lrp.node', 'build/Release/caffe_lrp.node', 'build-cmake/Debug/caffe_lrp.node'].map((p) =>
-        path.join(root, p),
-      );
-  for (const file of candidates) {
-    if (fs.existsSync(file)) {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      cached = require(file) as NativeModule;
-      return cached;
-    }
+  if (override) {
+    if (!fs.existsSync(override)) throw nativeError(`CAFFE_LRP_NATIVE names ${override}, which does not exist`);
+    return (cached = requireAddon(path.resolve(override)));
   }
-  throw new Error(`caffe-lrp: the native engine is not built (looked for ${candidates.join(', ')}); run 'npm run setup'`);
+  const root = packageRoot();
+  const development = path.join(root, 'build-cmake', 'Release', 'caffe_lrp.node');
+  if (fs.existsSync(development)) return (cached = requireAddon(development));
+  let file: string;
+  try {
+    file = nodeGypBuild.resolve(root);
+  } catch (e) {
+    const debug = path.join(root, 'build-cmake', 'Debug', 'caffe_lrp.node');
+    if (fs.existsSync(debug)) return (cached = requireAddon(debug));
+    throw nativeError(`no native engine found in ${root}: ${(e as Error).message}`);
+  }
+  return (cached = requireAddon(file));
 }

@@ -138,8 +138,8 @@ export class Net {
   /** How preprocess() reads the mean (with its mode and name). */
   private inputMean?: InputMean;
   private preprocessSettings: PreprocessSettings = {};
-  /** Class names given to Net.load. */
-  labels?: string[];
+  /** Class names given to Net.load (`labels`), index = class; empty when none were given. */
+  labels: string[] = [];
 
   /**
    * Loads a Caffe model: prototxt + caffemodel (paths or contents), optional mean and
@@ -403,7 +403,7 @@ export class Net {
       const r = await this.explainRanked(batch.map((p) => p.input), relOptions, chunkTargets);
       batch.forEach((p, i) => {
         out.push({
-          scores: r.scores[i], classes: r.classes[i], labels: r.classes[i].map((c) => this.labels?.[c] ?? String(c)),
+          scores: r.scores[i], classes: r.classes[i], labels: r.classes[i].map((c) => this.labels[c] ?? String(c)),
           heatmap: r.heatmaps[i], input: p.input, asInputted: p.asInputted,
         });
       });

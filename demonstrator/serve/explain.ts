@@ -74,7 +74,7 @@ export function classCount(model: ServedModel): number {
 }
 
 export function labelOf(net: Net, c: number): string {
-  return net.labels?.[c] ?? String(c);
+  return net.labels[c] ?? String(c);
 }
 
 export interface EngineResult {
