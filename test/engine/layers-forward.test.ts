@@ -170,6 +170,8 @@ describe('activations', () => {
     ['Power -1 on positive bases', L.of('Power', 'act', ['data'], ['act'], { power: -1, scale: 0.2, shift: 2 })],
     ['Power 0 (constant 1)', L.of('Power', 'act', ['data'], ['act'], { power: 0, scale: 3, shift: 1 })],
     ['Dropout (identity at test time)', L.of('Dropout', 'act', ['data'], ['act'], { dropoutRatio: 0.5 })],
+    ['Clip 0..1 (both bounds active on inputs of scale 1.5)', L.of('Clip', 'act', ['data'], ['act'], { min: 0, max: 1 })],
+    ['Clip -0.5..0.75 (both bounds active)', L.of('Clip', 'act', ['data'], ['act'], { min: -0.5, max: 0.75 })],
   ])('%s', async (_label, layer) => {
     await expectForwardMatches(netSpec(shape, [layer]), x);
   });

@@ -57,6 +57,9 @@ const cases: [string, Case][] = [
   ['PReLU per channel', { shape: [1, 3, 3, 3], layers: [L.of('PReLU', 'act', ['data'], ['act'], { channelShared: false }, [blob([3], Float32Array.from([0.25, -0.5, 2]))])], input: awayFromZero(27, 36) }],
   ['PReLU channel-shared', { shape: [1, 3, 2, 3], layers: [L.of('PReLU', 'act', ['data'], ['act'], { channelShared: true }, [blob([1], Float32Array.from([0.3]))])], input: awayFromZero(18, 37) }],
   ['TanH', smooth([1, 2, 3, 4], [L.of('TanH', 'act', ['data'], ['act'])], 38)],
+  // Inputs at least 0.2 from 0 and from the bounds +-0.75 (no kinks within the finite-difference step).
+  ['Clip -0.75..0.75', { shape: [1, 2, 3, 4], layers: [L.of('Clip', 'act', ['data'], ['act'], { min: -0.75, max: 0.75 })],
+    input: Float32Array.from(awayFromZero(24, 39, 0.2, 1), (v) => (Math.abs(Math.abs(v) - 0.75) < 0.2 ? v * 1.6 : v)) }],
   ['Sigmoid', smooth([1, 2, 3, 4], [L.of('Sigmoid', 'act', ['data'], ['act'])], 39, 2)],
   ['AbsVal (inputs away from 0)', { shape: [1, 2, 3, 4], layers: [L.of('AbsVal', 'act', ['data'], ['act'])], input: awayFromZero(24, 40) }],
   ['Power 2, scale 0.5, shift 1', smooth([1, 2, 3, 4], [L.of('Power', 'act', ['data'], ['act'], { power: 2, scale: 0.5, shift: 1 })], 41)],

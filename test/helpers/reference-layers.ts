@@ -221,6 +221,8 @@ export const relu = (x: T, p: ReLUParams): T => map(x, (v) => (v > 0 ? v : p.neg
 export const tanh = (x: T): T => map(x, (v) => Math.tanh(v));
 export const sigmoid = (x: T): T => map(x, (v) => 1 / (1 + Math.exp(-v)));
 export const absval = (x: T): T => map(x, (v) => Math.abs(v));
+/** ONNX Clip (ReLU6 = min 0, max 6). */
+export const clip = (x: T, p: { min: number; max: number }): T => map(x, (v) => Math.min(Math.max(v, p.min), p.max));
 export const power = (x: T, p: PowerParams): T => map(x, (v) => Math.pow(p.shift + p.scale * v, p.power));
 /** Dropout at test time is the identity (Caffe scales during training instead). */
 export const dropout = (x: T): T => map(x, (v) => v);
@@ -451,6 +453,7 @@ function forwardLayer(layer: LayerSpec, xs: T[]): T[] {
     case 'TanH': return [tanh(x)];
     case 'Sigmoid': return [sigmoid(x)];
     case 'AbsVal': return [absval(x)];
+    case 'Clip': return [clip(x, p)];
     case 'Power': return [power(x, p)];
     case 'Dropout': return [dropout(x)];
     case 'Softmax': return [softmax(x, p)];
