@@ -856,6 +856,7 @@ export function lowerOnnxModel(model: OnnxModel, opts: LowerOptions = {}): OnnxN
     return { name: inp.name, shape: dims };
   });
   L.batch = specInputs[0].shape[0];
+  if (!L.batchDynamic) L.fixedBatch = `the graph input '${specInputs[0].name}' has a fixed batch dimension of ${L.batch}`;
   const nodes = liveNodes(g, file);
   for (const n of nodes) for (const i of n.inputs) if (i) L.uses.set(i, (L.uses.get(i) ?? 0) + 1);
   for (const o of g.outputs) L.uses.set(o.name, (L.uses.get(o.name) ?? 0) + 1);
