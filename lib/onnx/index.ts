@@ -8,7 +8,7 @@ import { readInputFile, readInputFileSync } from '../io/read-file';
 import { decodeOnnxModel, looksLikeOnnx } from './model';
 import { lowerOnnxModel, OnnxNetSpec, LowerOptions } from './lower';
 
-export { decodeOnnxModel, looksLikeOnnx } from './model';
+export { decodeOnnxModel, decodeTensorProto, looksLikeOnnx } from './model';
 export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './model';
 export { lowerOnnxModel, SUPPORTED_ONNX_OPS, MIN_OPSET, MAX_OPSET, MIN_IR_VERSION, MAX_IR_VERSION } from './lower';
 export type { OnnxNetSpec, OnnxLayerSpec, OnnxOrigin, LowerOptions } from './lower';

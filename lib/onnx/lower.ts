@@ -13,7 +13,7 @@ import * as F from './fold';
 import { ConstValue, count } from './fold';
 
 /** The ONNX default-domain opsets we read. */
-export const MIN_OPSET = 7;
+export const MIN_OPSET = 6;
 export const MAX_OPSET = 21;
 export const MIN_IR_VERSION = 3;
 export const MAX_IR_VERSION = 10;
@@ -323,7 +323,9 @@ const prelu: OpFn = (L) => {
   const s = L.constIn(1, 'slope');
   const n = count(s.dims);
   const c = x.shape[1] ?? 1;
-  const perChannel = n === c && s.dims.filter((d) => d !== 1).length <= 1 && F.broadcastShape(s.dims, x.shape)?.join() === x.shape.join()
+  // Before opset 7 a 1-D slope of C values is per channel (no numpy broadcasting yet).
+  const legacy = L.opset < 7 && s.dims.length === 1 && n === c;
+  const perChannel = legacy || n === c && s.dims.filter((d) => d !== 1).length <= 1 && F.broadcastShape(s.dims, x.shape)?.join() === x.shape.join()
     && (s.dims.length < x.shape.length - 1 || s.dims[s.dims.length - (x.shape.length - 1)] === c);
   if (n !== 1 && !perChannel) L.fail('UNSUPPORTED', `slope of shape [${s.dims}] is neither shared nor per channel of [${x.shape}]`);
   L.one('PReLU', [x], { channelShared: n === 1 }, [{ shape: [n], data: F.floatsOf(s) }], x.shape);
@@ -373,14 +375,22 @@ function pool(max: boolean): OpFn {
     if (L.int('storage_order', 0) !== 0) L.fail('UNSUPPORTED', 'storage_order 1 is not supported');
     const ceil = L.int('ceil_mode', 0) !== 0;
     const pads = resolvePads(L, x.shape.slice(2), ks, stride, [1, 1]);
-    const pad = symmetric(L, pads);
-    if (!max && (pad[0] > 0 || pad[1] > 0) && L.int('count_include_pad', 0) === 0)
-      L.fail('UNSUPPORTED', 'AveragePool with pads and count_include_pad = 0 is not supported (the engine averages over the padded window, as Caffe does)');
-    if (pad[0] >= ks[0] || pad[1] >= ks[1]) L.fail('UNSUPPORTED', `pads [${pads}] must be smaller than the kernel [${ks}]`);
-    const out = [0, 1].map((i) => poolOut(x.shape[2 + i], ks[i], pad[i], stride[i], ceil));
-    L.one('Pooling', [x], {
-      pool: max ? 'MAX' : 'AVE', kernel: [ks[0], ks[1]], stride, pad, globalPooling: false, roundMode: ceil ? 'CEIL' : 'FLOOR',
-    }, [], [x.shape[0], x.shape[1], out[0], out[1]]);
+    const includePad = L.int('count_include_pad', 0) !== 0;
+    const onnxOut = [0, 1].map((i) => {
+      const steps = (x.shape[2 + i] + pads[i] + pads[i + 2] - ks[i]) / stride[i];
+      let o = (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;
+      if (ceil && (o - 1) * stride[i] >= x.shape[2 + i] + pads[i]) o--;
+      return o;
+    });
+    if (pads[0] >= ks[0] || pads[1] >= ks[1] || pads[2] >= ks[0] || pads[3] >= ks[1]) L.fail('UNSUPPORTED', `pads [${pads}] must be smaller than the kernel [${ks}]`);
+    const params: Record<string, unknown> = {
+      pool: max ? 'MAX' : 'AVE', kernel: [ks[0], ks[1]], stride, pad: [pads[0], pads[1]], globalPooling: false, roundMode: ceil ? 'CEIL' : 'FLOOR',
+    };
+    // Bottom/right padding of its own (exporters write Caffe's ceil rounding this way) and
+    // ONNX's default AVE divisor (image pixels only): engine parameters beyond Caffe's.
+    if (pads[2] !== pads[0] || pads[3] !== pads[1]) params.padEnd = [pads[2], pads[3]];
+    if (!max && !includePad) params.excludePad = true;
+    L.one('Pooling', [x], params, [], [x.shape[0], x.shape[1], onnxOut[0], onnxOut[1]]);
   };
 }
 
@@ -429,21 +439,43 @@ const lrn: OpFn = (L) => {
 };
 
 /** A constant broadcast against blob x as engine Scale/Bias parameters: {axis 1, numAxes, values}. */
-function affineOperand(L: Lowering, x: Blob, c: ConstValue): { numAxes: number; shape: number[]; values: Float32Array } {
+function affineOperand(L: Lowering, x: Blob, c: ConstValue): { axis: number; numAxes: number; shape: number[]; values: Float32Array } {
   const out = F.broadcastShape(x.shape, c.dims);
   if (!out || out.join() !== x.shape.join()) L.fail('UNSUPPORTED', `a constant of shape [${c.dims}] that does not broadcast to the data [${x.shape}] (the result would change shape)`);
   const r = x.shape.length;
   const cd = [...new Array(r - c.dims.length).fill(1), ...c.dims];
-  if (cd[0] !== 1 && x.shape[0] !== 1) L.fail('UNSUPPORTED', `a constant that varies over the batch dimension (shape [${c.dims}])`);
-  if (cd[0] !== 1) L.needsFixedBatch('a constant operand with a batch dimension');
+  if (cd[0] !== 1) {
+    // Only a net of fixed batch size can hold one constant per image: a Scale/Bias over all axes.
+    if (L.batchDynamic) L.fail('UNSUPPORTED', `a constant that varies over the (dynamic) batch dimension (shape [${c.dims}])`);
+    return { axis: 0, numAxes: r, shape: x.shape.slice(), values: Float32Array.from(F.expandTo({ ...c, dims: cd }, x.shape)) };
+  }
   if (r < 2) L.fail('UNSUPPORTED', `elementwise ops on rank-${r} tensors are not supported`);
   const varying = cd.map((d, i) => i >= 1 && d !== 1);
   if (!varying.slice(2).some((v) => v)) {
     const full = F.expandTo({ ...c, dims: cd }, [1, x.shape[1], ...new Array(r - 2).fill(1)]);
-    return { numAxes: 1, shape: [x.shape[1]], values: Float32Array.from(full) };
+    return { axis: 1, numAxes: 1, shape: [x.shape[1]], values: Float32Array.from(full) };
   }
   const shape = x.shape.slice(1);
-  return { numAxes: r - 1, shape, values: Float32Array.from(F.expandTo({ ...c, dims: cd.slice(1) }, shape)) };
+  return { axis: 1, numAxes: r - 1, shape, values: Float32Array.from(F.expandTo({ ...c, dims: cd.slice(1) }, shape)) };
+}
+
+/**
+ * Before opset 7, Add/Sub/Mul/Div broadcast only with broadcast = 1, the second operand's
+ * axes lined up from `axis` on (default: its trailing axes); returns the constant with
+ * leading/trailing 1s so that numpy broadcasting gives the same result.
+ */
+function legacyBroadcast(L: Lowering, x: Blob, c: ConstValue): ConstValue {
+  if (L.opset >= 7) return c;
+  const r = x.shape.length;
+  if (L.int('broadcast', 0) === 0) {
+    if (c.dims.join() !== x.shape.join()) L.fail('SHAPE', `operands of shapes [${x.shape}] and [${c.dims}] without broadcast = 1`);
+    return c;
+  }
+  if (!L.attr('axis')) return c;
+  const ax = L.axis(L.int('axis', 0), r);
+  const dims = [...new Array(ax).fill(1), ...c.dims, ...new Array(Math.max(0, r - ax - c.dims.length)).fill(1)];
+  if (dims.length !== r) L.fail('SHAPE', `a constant of shape [${c.dims}] at axis ${ax} does not fit [${x.shape}]`);
+  return F.reshaped(c, dims);
 }
 
 function binary(op: 'Add' | 'Sub' | 'Mul' | 'Div'): OpFn {
@@ -464,13 +496,13 @@ function binary(op: 'Add' | 'Sub' | 'Mul' | 'Div'): OpFn {
     const constFirst = a.kind === 'const';
     const x = L.blobIn(constFirst ? 1 : 0);
     const c = (constFirst ? a : b) as Const;
-    const operand = affineOperand(L, x, c.c);
+    const operand = affineOperand(L, x, legacyBroadcast(L, x, c.c));
     const v = operand.values;
-    const params = { axis: 1, numAxes: operand.numAxes };
+    const params = { axis: operand.axis, numAxes: operand.numAxes };
     if (op === 'Add' || (op === 'Sub' && !constFirst)) {
       const bias = op === 'Add' ? v : v.map((t) => -t);
       // x = layer(...) + b right after a convolution / dense layer without its own bias: its bias.
-      const prev = operand.numAxes === 1 ? L.soleProducer(x, ['Convolution', 'InnerProduct']) : undefined;
+      const prev = operand.numAxes === 1 && operand.axis === 1 ? L.soleProducer(x, ['Convolution', 'InnerProduct']) : undefined;
       if (prev && prev.params.biasTerm === false) {
         prev.blobs = [prev.blobs[0], { shape: [bias.length], data: bias }];
         prev.params = { ...prev.params, biasTerm: true };
@@ -540,7 +572,6 @@ const split: OpFn = (L) => {
 /** Emits a Reshape of blob x to `target` (at the lowered batch size), with dim 0 copied when it is the batch. */
 function reshapeTo(L: Lowering, x: Blob, target: number[], targetIsBatch0: boolean): void {
   if (count(target) !== count(x.shape)) L.fail('SHAPE', `cannot reshape [${x.shape}] (${count(x.shape)} values) to [${target}]`);
-  if (target.join() === x.shape.join()) return L.setOut(0, x);
   const spec = target.slice();
   if (targetIsBatch0) spec[0] = 0;
   else L.needsFixedBatch(`the output shape [${target}] does not keep the batch dimension first`);
@@ -599,7 +630,7 @@ const flatten: OpFn = (L) => {
   const out = [count(shape.slice(0, a)), count(shape.slice(a))];
   if (xv.kind === 'const') return L.setOut(0, { kind: 'const', c: F.reshaped(xv.c, out) });
   const x = L.blobIn(0);
-  if (a === 1) return L.one('Flatten', [x], { axis: 1, endAxis: -1 }, [], out);
+  if (a === 1 && shape.length >= 2) return L.one('Flatten', [x], { axis: 1, endAxis: -1 }, [], out);
   reshapeTo(L, x, out, a === 1 || (!L.batchDynamic && out[0] === x.shape[0]));
 };
 
@@ -876,6 +907,7 @@ export function lowerOnnxModel(model: OnnxModel, opts: LowerOptions = {}): OnnxN
     const v = L.values.get(o.name);
     if (!v) throw new CaffeLrpError('SCHEMA', `graph output '${o.name}' is not produced by any node`, { file });
     if (v.kind !== 'blob') throw new CaffeLrpError('UNSUPPORTED', `graph output '${o.name}' is a constant (it does not depend on the input)`, { file });
+    if (v.pad) throw new CaffeLrpError('UNSUPPORTED', `graph output '${o.name}' comes from a non-zero Pad, which is only supported right before a Conv`, { file });
     return v.blob;
   });
   if (new Set(outputs).size !== outputs.length) throw new CaffeLrpError('UNSUPPORTED', 'two graph outputs are the same tensor', { file });

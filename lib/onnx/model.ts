@@ -485,3 +485,8 @@ function decodeTensorData(
 export function decodeOnnxModel(buf: Uint8Array, file = '<onnx>', opts: DecodeOptions = {}): OnnxModel {
   return new Decoder(buf, file, opts).model();
 }
+
+/** Decodes one serialized TensorProto (e.g. the ONNX test data's input_0.pb / output_0.pb). */
+export function decodeTensorProto(buf: Uint8Array, file = '<tensor>'): OnnxTensor {
+  return new Decoder(buf, file, {}).tensor(0, buf.length, 'tensor');
+}
