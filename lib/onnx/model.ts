@@ -27,7 +27,7 @@ export function dataTypeName(t: number): string {
 }
 
 /** The largest tensor we accept (elements): bounds every allocation a file can ask for. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 29;
+export const MAX_TENSOR_ELEMENTS = 2 ** 27;
 
 export interface OnnxTensor {
   name: string;
