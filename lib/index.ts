@@ -24,3 +24,7 @@ export type { LayerRulesOption, LayerRuleOption, Semantics } from './relevance/l
 export * as toolbox from './toolbox';
 export { demoModel } from './demo-model';
 export type { DemoModel } from './demo-model';
+
+/** ONNX models: read, check and lower to the NetSpec the engine runs (Net.load({ onnx }) uses them). */
+export { loadOnnxNetSpec, loadOnnxNetSpecSync, decodeOnnxModel, lowerOnnxModel, isOnnxContent, SUPPORTED_ONNX_OPS } from './onnx';
+export type { OnnxNetSpec, OnnxLayerSpec, OnnxOrigin, OnnxModel } from './onnx';
