@@ -7,4 +7,6 @@ export const {
   saveCaffemodel, savePrototxt, parsePrototxt, readNpy, parseNpy, encodeNpy, writeNpy, npyToFloat32, readNpz, parseNpz,
   parseTextMatrix, readTextMatrix, formatTextMatrix, writeTextMatrix, toolbox,
 } = cjs;
+// ONNX front end
+export const { loadOnnxNetSpec, loadOnnxNetSpecSync, decodeOnnxModel, lowerOnnxModel, isOnnxContent, SUPPORTED_ONNX_OPS } = cjs;
 export default cjs;
