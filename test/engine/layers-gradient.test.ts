@@ -43,6 +43,13 @@ const cases: [string, Case][] = [
   ['Pooling MAX rectangular (3x2, 2x1, 1x0), overlapping windows', { shape: [1, 2, 7, 6], layers: [L.pool('pool', 'data', 'pool', { pool: 'MAX', kernel: [3, 2], stride: [2, 1], pad: [1, 0] })], input: distinct(84, 24) }],
   ['Pooling AVE 7x7 kernel 3 stride 2 pad 1 (clipped divisor)', smooth([2, 2, 7, 7], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1] })], 25)],
   ['Pooling AVE 6x6 kernel 3 stride 2 pad 1 (window past the padding)', smooth([1, 2, 6, 6], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1] })], 26)],
+  // ONNX pools: bottom/right padding of its own (padEnd) and AVE divisors counting image pixels only (excludePad).
+  ['Pooling MAX with padEnd (pads 0,0 / 1,2), distinct values', { shape: [1, 2, 7, 6], layers: [L.of('Pooling', 'pool', ['data'], ['pool'],
+    { pool: 'MAX', kernel: [3, 3], stride: [2, 2], pad: [0, 0], padEnd: [1, 2], globalPooling: false, roundMode: 'FLOOR' })], input: distinct(84, 28) }],
+  ['Pooling AVE with padEnd and excludePad', smooth([1, 2, 7, 6], [L.of('Pooling', 'pool', ['data'], ['pool'],
+    { pool: 'AVE', kernel: [3, 2], stride: [2, 1], pad: [1, 0], padEnd: [2, 1], excludePad: true, globalPooling: false, roundMode: 'FLOOR' })], 29)],
+  ['Pooling AVE 7x7 kernel 3 stride 2 pad 1, excludePad', smooth([2, 2, 7, 7], [L.of('Pooling', 'pool', ['data'], ['pool'],
+    { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1], excludePad: true, globalPooling: false, roundMode: 'CEIL' })], 30)],
   ['Pooling AVE ceil without padding, 7x5 kernel 2 stride 2', smooth([1, 2, 7, 5], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [2, 2], stride: [2, 2] })], 27)],
   ['Pooling AVE rectangular pad (1x2), kernel 3x4, stride 2x3', smooth([1, 1, 6, 7], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [3, 4], stride: [2, 3], pad: [1, 2] })], 28)],
   ['Pooling MAX global', { shape: [2, 3, 4, 3], layers: [L.pool('pool', 'data', 'pool', { pool: 'MAX', globalPooling: true, kernel: [1, 1] })], input: distinct(72, 29) }],
