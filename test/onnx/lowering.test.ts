@@ -256,6 +256,32 @@ describe('operators against onnxruntime', () => {
   });
 });
 
+describe('relevance through ONNX-only layer parameters', () => {
+  it('pools with bottom/right padding and AVE excluding padding pass relevance on conserved; Clip passes it unchanged', async () => {
+    const g = graph(['N', 2, 7, 7], [
+      { op: 'Conv', inputs: ['x', 'w1'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Clip', inputs: ['c', 'lo', 'hi'], outputs: ['r'] },
+      { op: 'MaxPool', inputs: ['r'], outputs: ['p'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] } },
+      { op: 'AveragePool', inputs: ['p'], outputs: ['a'], attrs: { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] } },
+      { op: 'Flatten', inputs: ['a'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'w2'], outputs: ['y'], attrs: { transB: 1 } },
+    ], [w('w1', [3, 2, 3, 3], 70), { name: 'lo', dims: [], data: [0] }, { name: 'hi', dims: [], data: [1] }, w('w2', [4, 3 * 3 * 3], 71)]);
+    const net = await Net.load({ onnx: encodeModel(g) });
+    try {
+      const x = Float32Array.from(randn(98, 72), (v) => Math.abs(v) + 0.1);
+      for (const type of [0, 2]) {
+        const r = await net.explain(x, { relpropformulatype: type, epsstab: 1e-6, alphabeta_beta: 0, targets: 'top1', conservation: true });
+        const rows = r.conservation!.filter((row) => ['Pooling', 'Clip', 'Flatten'].includes(row.type));
+        expect(rows.map((row) => row.type)).toEqual(['Flatten', 'Pooling', 'Pooling', 'Clip']);
+        for (const row of rows) expect(row.out[0]).toBeCloseTo(row.in[0], 4);
+        expect(Math.abs(rows[0].in[0])).toBeGreaterThan(1e-3);
+      }
+    } finally {
+      await net.dispose();
+    }
+  });
+});
+
 describe('batch sizes', () => {
   it('a model with a fixed batch dimension refuses another batch size with a clear error', async () => {
     const g = graph([1, 3], [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }]);
