@@ -26,7 +26,8 @@ export type { MeanMode };
 export interface DemoConfig {
   /** Absolute paths: relative ones in the file are taken relative to `cwd` (the process cwd), as the original does. */
   paramFile: string;
-  modelFile: string;
+  /** Absent when param_file is an ONNX model (weights inside). */
+  modelFile?: string;
   /** No mean file: nothing is subtracted. */
   meanFile?: string;
   /**
@@ -155,7 +156,10 @@ export function parseConfig(text: string, opts: ConfigOptions = {}): ParsedConfi
     valueLines.add(vl.n);
   }
 
+  // An ONNX param_file holds its weights: model_file is then optional.
+  const onnxParam = /\.onnx"?$/i.test(found.get('param_file')?.value ?? '');
   for (const key of ['param_file', 'model_file'] as const) {
+    if (key === 'model_file' && onnxParam) continue;
     if (!found.has(key)) throw new CaffeLrpError('PARSE', `required key '${key}' is missing (a line '${key}' followed by a line with its value)`, { file });
   }
   warnings.push(...misspeltKeys(lines, valueLines, file));
@@ -175,7 +179,7 @@ export function parseConfig(text: string, opts: ConfigOptions = {}): ParsedConfi
 
   const config: DemoConfig = {
     paramFile: r.path('param_file') as string,
-    modelFile: r.path('model_file') as string,
+    modelFile: r.path('model_file'),
     meanFile: r.path('mean_file'),
     meanMode: r.int('use_mean_file_asbinaryprotoblob', 0, 2) as MeanMode | undefined,
     lastLayerIndex: r.int('lastlayerindex', -2) ?? DEFAULTS.lastLayerIndex,

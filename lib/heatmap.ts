@@ -1,6 +1,6 @@
 /** Heatmaps: relevance maps returned by the API, one per image. */
 
-export type ChannelOrder = 'RGB' | 'GRAY' | 'reversed' | 'blob';
+export type ChannelOrder = 'RGB' | 'GRAY' | 'reversed' | 'blob' | 'input';
 
 export interface Heatmap {
   channels: number;
@@ -11,13 +11,14 @@ export interface Heatmap {
   /**
    * 'RGB' for the relevance of a 3-channel network input (the blob's BGR channels
    * reversed, like the original's rawhm), 'GRAY' for a 1-channel input, 'reversed' for
-   * other inputs (channel order reversed), 'blob' for intermediate blobs (blob order).
+   * other inputs (channel order reversed), 'blob' for intermediate blobs (blob order),
+   * 'input' for the input of an ONNX net (the input tensor's own channel order, unreversed).
    */
   channelOrder: ChannelOrder;
 }
 
 /** Splits an N x ... relevance blob into per-image heatmaps. */
-export function toHeatmaps(shape: number[], data: Float32Array, images: number, netInput: boolean): Heatmap[] {
+export function toHeatmaps(shape: number[], data: Float32Array, images: number, netInput: boolean, keptInput = false): Heatmap[] {
   // Only image inputs (N x C x H x W) are stored BGR by Caffe convention; vectors keep their order.
   const isNetInput = netInput && shape.length === 4;
   const [n, c = 1, h = 1, w = 1] = shape.length === 2 ? [shape[0], shape[1], 1, 1] : shape;
@@ -33,7 +34,7 @@ export function toHeatmaps(shape: number[], data: Float32Array, images: number, 
     } else {
       dst.set(src);
     }
-    const channelOrder: ChannelOrder = !isNetInput ? 'blob' : channels === 3 ? 'RGB' : channels === 1 ? 'GRAY' : 'reversed';
+    const channelOrder: ChannelOrder = keptInput ? 'input' : !isNetInput ? 'blob' : channels === 3 ? 'RGB' : channels === 1 ? 'GRAY' : 'reversed';
     out.push({ channels, height: shape.length === 2 ? 1 : h, width: shape.length === 2 ? 1 : w, data: dst, channelOrder });
   }
   return out;

@@ -42,3 +42,7 @@ export { writeFileAtomic } from './outputs/atomic-write';
 // Limits: the memory budget every input-sized allocation is checked against.
 export { memoryBudget, setMemoryBudget, parseByteSize } from './memory-budget';
 export type { MemoryBudget } from './memory-budget';
+
+/** ONNX models: read, check and lower to the NetSpec the engine runs (Net.load({ onnx }) uses them). */
+export { loadOnnxNetSpec, loadOnnxNetSpecSync, decodeOnnxModel, lowerOnnxModel, isOnnxContent, SUPPORTED_ONNX_OPS } from './onnx';
+export type { OnnxNetSpec, OnnxLayerSpec, OnnxOrigin, OnnxModel } from './onnx';

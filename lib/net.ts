@@ -21,6 +21,8 @@ import { readInputFile } from './io/read-file';
 import { parseInputMean, type InputMean } from './image/mean';
 import { preprocessImage, type ImageSource, type PreprocessOptions } from './image/preprocess';
 import { checkPreprocessSettings, preprocessFor, type PreprocessSettings } from './image/settings';
+import { isOnnxContent, loadOnnxNetSpec } from './onnx';
+import type { OnnxNetSpec, OnnxOrigin } from './onnx/lower';
 
 export interface LayerInfo {
   index: number;
@@ -30,6 +32,8 @@ export interface LayerInfo {
   tops: string[];
   /** Shape of each top blob at the current batch size. */
   outputShapes: number[][];
+  /** For nets read from ONNX: the node this layer computes (name, op type, node index). */
+  onnx?: OnnxOrigin;
 }
 
 export interface LayerConservation {
@@ -92,10 +96,12 @@ export interface ImageExplanation extends PreprocessedImage {
 }
 
 export interface LoadOptions {
-  /** Network definition: a path, or the file's contents. */
-  prototxt: FileSource;
+  /** Network definition: a path, or the file's contents. (An ONNX file given here is read as `onnx`.) */
+  prototxt?: FileSource;
   /** Trained weights: a path, or the file's bytes. */
-  caffemodel: FileSource;
+  caffemodel?: FileSource;
+  /** An ONNX model (path or bytes) instead of prototxt + caffemodel. */
+  onnx?: FileSource;
   /** Mean image (binaryproto or the original's text format), kept as net.mean for preprocessing. */
   mean?: FileSource;
   meanFormat?: MeanFormat;
@@ -147,8 +153,10 @@ export class Net {
    */
   static async load(options: LoadOptions): Promise<Net> {
     if (!options || typeof options !== 'object') throw new CaffeLrpError('OPTION', 'Net.load(options): options must be an object');
+    const onnx = options.onnx ?? (await onnxGivenAsPrototxt(options));
+    if (onnx !== undefined) return Net.loadOnnx(onnx, options);
     if (options.prototxt === undefined || options.caffemodel === undefined)
-      throw new CaffeLrpError('OPTION', "Net.load: 'prototxt' and 'caffemodel' are required");
+      throw new CaffeLrpError('OPTION', "Net.load: 'prototxt' and 'caffemodel' (or 'onnx') are required");
     const preprocess = checkPreprocessSettings(options.preprocess);
     const spec = await loadNetSpec({ prototxt: options.prototxt, caffemodel: options.caffemodel, inputShape: options.inputShape });
     // Nobody else holds these weight arrays: the engine may read them in place.
@@ -184,6 +192,24 @@ export class Net {
     const [, c, h, w] = this.inputShape;
     const takesImages = this.inputShape.length === 4 && h === w && (c === 1 || c === 3);
     if (options.preprocess !== undefined || (this.inputMean !== undefined && takesImages)) preprocessFor(this.inputShape, preprocess, this.inputMean, source);
+  }
+
+  private static async loadOnnx(src: FileSource, options: LoadOptions): Promise<Net> {
+    if (options.caffemodel !== undefined && options.onnx !== undefined)
+      throw new CaffeLrpError('OPTION', "Net.load: give either 'onnx' or 'prototxt' + 'caffemodel', not both");
+    if (options.inputShape !== undefined)
+      throw new CaffeLrpError('OPTION', "Net.load: 'inputShape' applies to Caffe prototxts; an ONNX model's input shape comes from its graph");
+    const preprocess = checkPreprocessSettings(options.preprocess);
+    const spec = await loadOnnxNetSpec(src);
+    specsToBorrow.add(spec);
+    const net = new Net(spec, { scoresBlob: options.scoresBlob ?? spec.outputs[0] });
+    try {
+      await net.finishLoad(options, preprocess, spec.source);
+    } catch (e) {
+      await net.dispose();
+      throw e;
+    }
+    return net;
   }
 
   /**
@@ -222,9 +248,12 @@ export class Net {
 
   /** The layers in Caffe's internal order (after automatic Split insertion): the indices lastlayerindex etc. refer to. */
   get layers(): LayerInfo[] {
-    return this.nativeLayers().map((l) => ({
-      index: l.index, name: l.name, type: l.type, bottoms: l.bottoms, tops: l.tops, outputShapes: l.topShapes,
-    }));
+    return this.nativeLayers().map((l) => {
+      const origin = (this.spec.layers[l.index] as { onnx?: OnnxOrigin } | undefined)?.onnx;
+      const info: LayerInfo = { index: l.index, name: l.name, type: l.type, bottoms: l.bottoms, tops: l.tops, outputShapes: l.topShapes };
+      if (origin) info.onnx = { ...origin };
+      return info;
+    });
   }
 
   private nativeLayers(): NativeLayerInfo[] {
@@ -263,6 +292,9 @@ export class Net {
 
   private reshapeNow(batch: number): void {
     if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `batch size must be a positive integer, got ${batch}`);
+    const fixed = (this.spec as Partial<OnnxNetSpec>).fixedBatch;
+    if (fixed !== undefined && batch !== this.batchSize)
+      throw new CaffeLrpError('SHAPE', `this ONNX model only runs at batch size ${this.batchSize}, not ${batch}: ${fixed}`, { file: this.spec.source });
     try {
       this.live.reshape(batch);
     } catch (e) {
@@ -443,7 +475,7 @@ export class Net {
       if (!Array.isArray(seeds)) throw new CaffeLrpError('OPTION', 'seeds must be an array with one vector per image');
       const o = resolveOptions(options);
       const layers = this.nativeLayers();
-      const start = layers[resolveStartLayer(layers, o.lastlayerindex, o.semantics)];
+      const start = layers[this.startLayer(layers, o)];
       const perImage = start.topShapes[0].slice(1).reduce((a, b) => a * b, 1);
       const classes: number[][] = [];
       const values: number[][] = [];
@@ -469,7 +501,7 @@ export class Net {
     if (!Array.isArray(classes) || classes.length !== expectedImages)
       throw new CaffeLrpError('OPTION', `expected one class list for each of the ${expectedImages} image(s) of the last forward pass, got ${Array.isArray(classes) ? classes.length : typeof classes}`);
     const layers = this.nativeLayers();
-    const start = resolveStartLayer(layers, o.lastlayerindex, o.semantics);
+    const start = this.startLayer(layers, o);
     if (o.firstlayerindex > start)
       throw new CaffeLrpError('OPTION', `option 'firstlayerindex': ${o.firstlayerindex} is above the start layer ${start} ('${layers[start].name}')`);
     classes.forEach((list, i) => checkClasses(list, i, o, layers[start]));
@@ -485,15 +517,33 @@ export class Net {
     const result = await this.backwardChecked(request);
     if (!allFinite(result.data)) throw await this.nonFiniteRelevanceError(request, layers);
     const inputNames = new Set(this.live.inputs().map((i) => i.name));
-    // Caffe image inputs are BGR (heatmaps come out RGB); toolbox inputs keep their order.
-    const isNetInput = o.semantics === 'caffe' && inputNames.has(layers[o.firstlayerindex].bottoms[0]);
-    let heatmaps = toHeatmaps(result.shape, result.data, classes.length, isNetInput);
+    // Caffe image inputs are BGR (heatmaps come out RGB); toolbox and ONNX inputs keep their order.
+    const atInput = inputNames.has(layers[o.firstlayerindex].bottoms[0]);
+    const isNetInput = o.semantics === 'caffe' && atInput && !this.fromOnnx;
+    let heatmaps = toHeatmaps(result.shape, result.data, classes.length, isNetInput, this.fromOnnx && atInput);
     if (o.formulaType === 99) heatmaps = heatmaps.map(channelNorm);
     const conservation = result.conservation?.map((row) => ({
       index: row.index, name: layers[row.index].name, type: layers[row.index].type,
       in: row.in.slice(0, classes.length), out: row.out.slice(0, classes.length),
     }));
     return conservation ? { heatmaps, conservation } : { heatmaps };
+  }
+
+  /** Was this net read from an ONNX model? */
+  private get fromOnnx(): boolean {
+    return (this.spec as Partial<OnnxNetSpec>).outputs !== undefined;
+  }
+
+  /**
+   * The start layer of a walk. ONNX graphs often end at the logits (no Softmax): there
+   * lastlayerindex -1 means the layer that computes the scores output.
+   */
+  private startLayer(layers: NativeLayerInfo[], o: ResolvedOptions): number {
+    if (this.fromOnnx && o.lastlayerindex === -1 && o.semantics === 'caffe' && !layers.some((l) => l.type === 'Softmax')) {
+      const i = layers.findIndex((l) => l.tops.includes(this.scoresBlob));
+      if (i >= 0) return i;
+    }
+    return resolveStartLayer(layers, o.lastlayerindex, o.semantics);
   }
 
   /** The native walk, with its errors (e.g. a layer that has no rule for the options) as CaffeLrpError. */
@@ -546,6 +596,17 @@ export class Net {
 async function preprocessWith(image: ImageSource, opts: PreprocessOptions): Promise<PreprocessedImage> {
   const p = await preprocessImage(image, opts);
   return { input: p.blob, asInputted: { data: p.asInputted, width: p.width, height: p.height, channels: 3 } };
+}
+
+/** A .onnx path or ONNX bytes given as `prototxt` (with no caffemodel) is read as `onnx`. */
+async function onnxGivenAsPrototxt(options: LoadOptions): Promise<FileSource | undefined> {
+  const p = options.prototxt;
+  if (p === undefined || options.caffemodel !== undefined) return undefined;
+  if (typeof p === 'string') {
+    if (p.toLowerCase().endsWith('.onnx')) return p;
+    return undefined;
+  }
+  return p instanceof Uint8Array && isOnnxContent(p) ? p : undefined;
 }
 
 function splitBatch(input: Float32Array, perImage: number): Float32Array[] {

@@ -15,7 +15,7 @@ import { buildNetSpec } from './netspec';
 import { MeanFormat, MeanImage, parseMean } from './mean';
 import { parseLabels } from './labels';
 import { PrototxtOptions, writeCaffemodel, writePrototxt } from './writer';
-import { readInputFile, readInputFileSync } from '../io/read-file';
+import { readFileSource, readFileSourceSync } from '../io/read-file';
 
 export * from './netspec-types';
 export { CaffeLrpError } from '../errors';
@@ -50,21 +50,13 @@ export interface LoadNetSpecOptions {
 const nameOf = (src: FileSource, given: string | undefined, dflt: string): string =>
   typeof src === 'string' ? src : given ?? dflt;
 
-/** The bytes of an in-memory source; anything but a path or bytes is an OPTION error naming what it is. */
-function bytesOf(src: unknown, file: string): Buffer {
-  if (Buffer.isBuffer(src)) return src;
-  if (src instanceof Uint8Array) return Buffer.from(src.buffer, src.byteOffset, src.byteLength);
-  const kind = src === null ? 'null' : Array.isArray(src) ? 'an array' : typeof src;
-  throw new CaffeLrpError('OPTION', `${file}: expected a file path (string) or the file's bytes (Buffer or Uint8Array), got ${kind}`);
-}
-
 /** A path's contents, or the bytes given (any other value is an OPTION error naming `file`). */
-export async function readSource(src: FileSource, file: string): Promise<Buffer> {
-  return typeof src === 'string' ? readInputFile(file, 'file') : bytesOf(src, file);
+export function readSource(src: FileSource, file: string): Promise<Buffer> {
+  return readFileSource(src, file, 'file');
 }
 
 function readSourceSync(src: FileSource, file: string): Buffer {
-  return typeof src === 'string' ? readInputFileSync(file, 'file') : bytesOf(src, file);
+  return readFileSourceSync(src, file, 'file');
 }
 
 /**

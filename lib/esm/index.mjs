@@ -12,4 +12,6 @@ export const {
   writeFileAtomic, demoModel,
 } = cjs;
 export const { memoryBudget, setMemoryBudget, parseByteSize } = cjs;
+// ONNX front end
+export const { loadOnnxNetSpec, loadOnnxNetSpecSync, decodeOnnxModel, lowerOnnxModel, isOnnxContent, SUPPORTED_ONNX_OPS } = cjs;
 export default cjs;

@@ -112,3 +112,20 @@ export async function readInputFile(file: string, what?: string): Promise<Buffer
     await handle.close();
   }
 }
+
+/** The bytes of an in-memory source; anything but bytes is an OPTION error naming `file`. */
+function bytesOf(src: unknown, file: string): Buffer {
+  if (Buffer.isBuffer(src)) return src;
+  if (src instanceof Uint8Array) return Buffer.from(src.buffer, src.byteOffset, src.byteLength);
+  const kind = src === null ? 'null' : Array.isArray(src) ? 'an array' : typeof src;
+  throw new CaffeLrpError('OPTION', `${file}: expected a file path (string) or the file's bytes (Buffer or Uint8Array), got ${kind}`);
+}
+
+/** A source given as a path (read as readInputFile does) or as the file's bytes. */
+export async function readFileSource(src: unknown, file: string, what?: string): Promise<Buffer> {
+  return typeof src === 'string' ? readInputFile(src, what) : bytesOf(src, file);
+}
+
+export function readFileSourceSync(src: unknown, file: string, what?: string): Buffer {
+  return typeof src === 'string' ? readInputFileSync(src, what) : bytesOf(src, file);
+}

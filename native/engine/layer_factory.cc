@@ -5,6 +5,7 @@
 #include "engine/layer.h"
 #include "engine/layers/activation_layers.h"
 #include "engine/layers/affine_layers.h"
+#include "engine/layers/clip_layer.h"
 #include "engine/layers/convolution_layer.h"
 #include "engine/layers/inner_product_layer.h"
 #include "engine/layers/lrn_layer.h"
@@ -35,6 +36,7 @@ const std::map<std::string, Factory>& Registry() {
       {"Slice", Make<SliceLayer>()},         {"Softmax", Make<SoftmaxLayer>()},
       {"Split", Make<SplitLayer>()},         {"SumPool", Make<PoolingLayer>()},
       {"TanH", Make<TanHLayer>()},
+      {"Clip", Make<ClipLayer>()},  // ONNX Clip / ReLU6
   };
   return registry;
 }

@@ -12,6 +12,7 @@ import { main as demoMain } from '../../demonstrator/cli';
 import { Net } from '../../lib/net';
 import { loadNative } from '../../lib/native';
 import { benchInput, caffenetForwardFlops, caffenetSpec } from './caffenet-spec';
+import { onnxRows } from './onnx-rows';
 
 /** Median and best of `repeats` timed calls after a warm-up, in ms. */
 async function timeIt(repeats: number, fn: () => Promise<unknown>): Promise<{ median: number; best: number }> {
@@ -62,7 +63,10 @@ async function main(): Promise<void> {
     await net.dispose();
   }
   console.log('\nGFLOP/s and sgemm-time ratio from the median; ratio = measured time / time the forward FLOPs take at the sgemm rate (1.0 = forward at sgemm speed).');
-  await demoRow();
+  // CAFFE_LRP_BENCH_ONNX_REPEATS: a smaller repeat count for a quick check of the ONNX rows.
+  const onnxRepeats = Number(process.env.CAFFE_LRP_BENCH_ONNX_REPEATS ?? 0);
+  await onnxRows(sgemm, timeIt, (batch) => onnxRepeats > 0 ? onnxRepeats : batch === 1 ? 10 : 7);
+  if (process.env.CAFFE_LRP_BENCH_ONLY_ONNX === undefined) await demoRow();
 }
 
 /**

@@ -151,6 +151,17 @@ describe('LRN', () => {
   });
 });
 
+describe('Pooling with ONNX padding (padEnd: bottom/right padding of its own; excludePad: AVE over image pixels only)', () => {
+  test.each<[string, number[], Record<string, unknown>]>([
+    ['MAX, pads 0,0 / 1,2, floor', [1, 2, 7, 6], { pool: 'MAX', kernel: [3, 3], stride: [2, 2], pad: [0, 0], padEnd: [1, 2], roundMode: 'FLOOR' }],
+    ['AVE, pads 1,0 / 2,1, excludePad', [2, 2, 7, 6], { pool: 'AVE', kernel: [3, 2], stride: [2, 1], pad: [1, 0], padEnd: [2, 1], excludePad: true, roundMode: 'FLOOR' }],
+    ['AVE, pads 0,0 / 1,1, divisor counting the end padding', [1, 3, 7, 7], { pool: 'AVE', kernel: [7, 7], stride: [1, 1], pad: [0, 0], padEnd: [1, 1], roundMode: 'FLOOR' }],
+    ['AVE, symmetric pad 1, excludePad, ceil', [1, 2, 6, 6], { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1], excludePad: true, roundMode: 'CEIL' }],
+  ])('%s', async (_label, shape, p) => {
+    await expectForwardMatches(netSpec(shape, [L.of('Pooling', 'pool', ['data'], ['pool'], { globalPooling: false, ...p })]), randn(count(shape), shape[3] * 31 + 5));
+  });
+});
+
 describe('activations', () => {
   const shape = [2, 3, 4, 5];
   const x = randn(count(shape), 41, 1.5);
@@ -170,6 +181,8 @@ describe('activations', () => {
     ['Power -1 on positive bases', L.of('Power', 'act', ['data'], ['act'], { power: -1, scale: 0.2, shift: 2 })],
     ['Power 0 (constant 1)', L.of('Power', 'act', ['data'], ['act'], { power: 0, scale: 3, shift: 1 })],
     ['Dropout (identity at test time)', L.of('Dropout', 'act', ['data'], ['act'], { dropoutRatio: 0.5 })],
+    ['Clip 0..1 (both bounds active on inputs of scale 1.5)', L.of('Clip', 'act', ['data'], ['act'], { min: 0, max: 1 })],
+    ['Clip -0.5..0.75 (both bounds active)', L.of('Clip', 'act', ['data'], ['act'], { min: -0.5, max: 0.75 })],
   ])('%s', async (_label, layer) => {
     await expectForwardMatches(netSpec(shape, [layer]), x);
   });

@@ -43,6 +43,13 @@ const cases: [string, Case][] = [
   ['Pooling MAX rectangular (3x2, 2x1, 1x0), overlapping windows', { shape: [1, 2, 7, 6], layers: [L.pool('pool', 'data', 'pool', { pool: 'MAX', kernel: [3, 2], stride: [2, 1], pad: [1, 0] })], input: distinct(84, 24) }],
   ['Pooling AVE 7x7 kernel 3 stride 2 pad 1 (clipped divisor)', smooth([2, 2, 7, 7], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1] })], 25)],
   ['Pooling AVE 6x6 kernel 3 stride 2 pad 1 (window past the padding)', smooth([1, 2, 6, 6], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1] })], 26)],
+  // ONNX pools: bottom/right padding of its own (padEnd) and AVE divisors counting image pixels only (excludePad).
+  ['Pooling MAX with padEnd (pads 0,0 / 1,2), distinct values', { shape: [1, 2, 7, 6], layers: [L.of('Pooling', 'pool', ['data'], ['pool'],
+    { pool: 'MAX', kernel: [3, 3], stride: [2, 2], pad: [0, 0], padEnd: [1, 2], globalPooling: false, roundMode: 'FLOOR' })], input: distinct(84, 28) }],
+  ['Pooling AVE with padEnd and excludePad', smooth([1, 2, 7, 6], [L.of('Pooling', 'pool', ['data'], ['pool'],
+    { pool: 'AVE', kernel: [3, 2], stride: [2, 1], pad: [1, 0], padEnd: [2, 1], excludePad: true, globalPooling: false, roundMode: 'FLOOR' })], 29)],
+  ['Pooling AVE 7x7 kernel 3 stride 2 pad 1, excludePad', smooth([2, 2, 7, 7], [L.of('Pooling', 'pool', ['data'], ['pool'],
+    { pool: 'AVE', kernel: [3, 3], stride: [2, 2], pad: [1, 1], excludePad: true, globalPooling: false, roundMode: 'CEIL' })], 30)],
   ['Pooling AVE ceil without padding, 7x5 kernel 2 stride 2', smooth([1, 2, 7, 5], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [2, 2], stride: [2, 2] })], 27)],
   ['Pooling AVE rectangular pad (1x2), kernel 3x4, stride 2x3', smooth([1, 1, 6, 7], [L.pool('pool', 'data', 'pool', { pool: 'AVE', kernel: [3, 4], stride: [2, 3], pad: [1, 2] })], 28)],
   ['Pooling MAX global', { shape: [2, 3, 4, 3], layers: [L.pool('pool', 'data', 'pool', { pool: 'MAX', globalPooling: true, kernel: [1, 1] })], input: distinct(72, 29) }],
@@ -57,6 +64,9 @@ const cases: [string, Case][] = [
   ['PReLU per channel', { shape: [1, 3, 3, 3], layers: [L.of('PReLU', 'act', ['data'], ['act'], { channelShared: false }, [blob([3], Float32Array.from([0.25, -0.5, 2]))])], input: awayFromZero(27, 36) }],
   ['PReLU channel-shared', { shape: [1, 3, 2, 3], layers: [L.of('PReLU', 'act', ['data'], ['act'], { channelShared: true }, [blob([1], Float32Array.from([0.3]))])], input: awayFromZero(18, 37) }],
   ['TanH', smooth([1, 2, 3, 4], [L.of('TanH', 'act', ['data'], ['act'])], 38)],
+  // Inputs at least 0.2 from 0 and from the bounds +-0.75 (no kinks within the finite-difference step).
+  ['Clip -0.75..0.75', { shape: [1, 2, 3, 4], layers: [L.of('Clip', 'act', ['data'], ['act'], { min: -0.75, max: 0.75 })],
+    input: Float32Array.from(awayFromZero(24, 39, 0.2, 1), (v) => (Math.abs(Math.abs(v) - 0.75) < 0.2 ? v * 1.6 : v)) }],
   ['Sigmoid', smooth([1, 2, 3, 4], [L.of('Sigmoid', 'act', ['data'], ['act'])], 39, 2)],
   ['AbsVal (inputs away from 0)', { shape: [1, 2, 3, 4], layers: [L.of('AbsVal', 'act', ['data'], ['act'])], input: awayFromZero(24, 40) }],
   ['Power 2, scale 0.5, shift 1', smooth([1, 2, 3, 4], [L.of('Power', 'act', ['data'], ['act'], { power: 2, scale: 0.5, shift: 1 })], 41)],

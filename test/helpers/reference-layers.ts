@@ -97,22 +97,26 @@ export function convolution(x: T, p: ConvolutionParams, weights: BlobData, bias?
 }
 
 /** Pooling output sizes (Caffe's PoolingLayer::Reshape). */
-export function poolOutputSize(H: number, W: number, p: PoolingParams): { Ho: number; Wo: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number } {
+/** ONNX pools' extra engine parameters: bottom/right padding of its own, AVE divisor = image pixels only. */
+export type OnnxPoolExtras = { padEnd?: [number, number]; excludePad?: boolean };
+
+export function poolOutputSize(H: number, W: number, p: PoolingParams & OnnxPoolExtras): { Ho: number; Wo: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; peh: number; pew: number } {
   let [kh, kw] = p.kernel;
   let [sh, sw] = p.stride;
   let [ph, pw] = p.pad;
+  let [peh, pew] = p.padEnd ?? p.pad;
   if (p.globalPooling) {
-    kh = H; kw = W; sh = 1; sw = 1; ph = 0; pw = 0;
+    kh = H; kw = W; sh = 1; sw = 1; ph = 0; pw = 0; peh = 0; pew = 0;
   }
   const round = p.roundMode === 'FLOOR' ? Math.floor : Math.ceil;
-  let Ho = round((H + 2 * ph - kh) / sh) + 1;
-  let Wo = round((W + 2 * pw - kw) / sw) + 1;
+  let Ho = round((H + ph + peh - kh) / sh) + 1;
+  let Wo = round((W + pw + pew - kw) / sw) + 1;
   // The last window must start inside the image or its top/left padding.
   if (ph > 0 || pw > 0) {
     if ((Ho - 1) * sh >= H + ph) --Ho;
     if ((Wo - 1) * sw >= W + pw) --Wo;
   }
-  return { Ho, Wo, kh, kw, sh, sw, ph, pw };
+  return { Ho, Wo, kh, kw, sh, sw, ph, pw, peh, pew };
 }
 
 /**
@@ -122,11 +126,11 @@ export function poolOutputSize(H: number, W: number, p: PoolingParams): { Ho: nu
  * Also returns, for MAX, the flat index (within the channel plane) of the FIRST maximum in
  * row-major scan order — where Caffe routes the gradient.
  */
-export function pooling(x: T, p: PoolingParams): T & { argmax?: Int32Array } {
+export function pooling(x: T, p: PoolingParams & OnnxPoolExtras): T & { argmax?: Int32Array } {
   if (x.shape.length !== 4) throw new Error('reference pooling: 4-D input only');
   if (p.pool !== 'MAX' && p.pool !== 'AVE') throw new Error(`reference pooling: ${p.pool} not implemented`);
   const [N, C, H, W] = x.shape;
-  const { Ho, Wo, kh, kw, sh, sw, ph, pw } = poolOutputSize(H, W, p);
+  const { Ho, Wo, kh, kw, sh, sw, ph, pw, peh, pew } = poolOutputSize(H, W, p);
   const y = tensor([N, C, Ho, Wo]);
   const argmax = new Int32Array(y.data.length).fill(-1);
   for (let n = 0; n < N; ++n)
@@ -152,13 +156,14 @@ export function pooling(x: T, p: PoolingParams): T & { argmax?: Int32Array } {
             y.data[out] = best;
             argmax[out] = at;
           } else {
-            let hend = Math.min(hstart + kh, H + ph);
-            let wend = Math.min(wstart + kw, W + pw);
-            const poolSize = (hend - hstart) * (wend - wstart);
+            let hend = Math.min(hstart + kh, H + peh);
+            let wend = Math.min(wstart + kw, W + pew);
+            let poolSize = (hend - hstart) * (wend - wstart);
             hstart = Math.max(hstart, 0);
             wstart = Math.max(wstart, 0);
             hend = Math.min(hend, H);
             wend = Math.min(wend, W);
+            if (p.excludePad) poolSize = (hend - hstart) * (wend - wstart);
             let s = 0;
             for (let h = hstart; h < hend; ++h)
               for (let w = wstart; w < wend; ++w) s += x.data[base + h * W + w];
@@ -221,6 +226,8 @@ export const relu = (x: T, p: ReLUParams): T => map(x, (v) => (v > 0 ? v : p.neg
 export const tanh = (x: T): T => map(x, (v) => Math.tanh(v));
 export const sigmoid = (x: T): T => map(x, (v) => 1 / (1 + Math.exp(-v)));
 export const absval = (x: T): T => map(x, (v) => Math.abs(v));
+/** ONNX Clip (ReLU6 = min 0, max 6). */
+export const clip = (x: T, p: { min: number; max: number }): T => map(x, (v) => Math.min(Math.max(v, p.min), p.max));
 export const power = (x: T, p: PowerParams): T => map(x, (v) => Math.pow(p.shift + p.scale * v, p.power));
 /** Dropout at test time is the identity (Caffe scales during training instead). */
 export const dropout = (x: T): T => map(x, (v) => v);
@@ -451,6 +458,7 @@ function forwardLayer(layer: LayerSpec, xs: T[]): T[] {
     case 'TanH': return [tanh(x)];
     case 'Sigmoid': return [sigmoid(x)];
     case 'AbsVal': return [absval(x)];
+    case 'Clip': return [clip(x, p)];
     case 'Power': return [power(x, p)];
     case 'Dropout': return [dropout(x)];
     case 'Softmax': return [softmax(x, p)];

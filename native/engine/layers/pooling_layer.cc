@@ -16,7 +16,7 @@ PoolingLayer::PoolingLayer(const LayerDef& def) : Layer(def) {
     method_ = Method::kSum;
     is_max_ = global_ = ceil_mode_ = false;
     auto k = def.Pair("kernel"), s = def.Pair("stride");
-    kh_ = k.first; kw_ = k.second; sh_ = s.first; sw_ = s.second; ph_ = pw_ = 0;
+    kh_ = k.first; kw_ = k.second; sh_ = s.first; sw_ = s.second; ph_ = pw_ = peh_ = pew_ = 0;
     if (kh_ <= 0 || kw_ <= 0) Fail("kernel size must be positive");
     if (sh_ <= 0 || sw_ <= 0) Fail("stride must be positive");
     const double scale = def.Number("scale", 1.0 / std::sqrt(static_cast<double>(kh_ * kw_)));
@@ -35,6 +35,11 @@ PoolingLayer::PoolingLayer(const LayerDef& def) : Layer(def) {
   auto s = def.Has("stride") ? def.Pair("stride") : std::make_pair(1, 1);
   auto p = def.Has("pad") ? def.Pair("pad") : std::make_pair(0, 0);
   kh_ = k.first; kw_ = k.second; sh_ = s.first; sw_ = s.second; ph_ = p.first; pw_ = p.second;
+  auto pe = def.Has("padEnd") ? def.Pair("padEnd") : p;
+  peh_ = pe.first; pew_ = pe.second;
+  exclude_pad_ = def.Bool("excludePad", false);
+  if (peh_ < 0 || pew_ < 0) Fail("padEnd must not be negative");
+  if (!global_ && (peh_ >= kh_ || pew_ >= kw_)) Fail("padEnd must be smaller than the kernel");
   if (!global_ && (kh_ <= 0 || kw_ <= 0)) Fail("kernel size must be positive");
   if (sh_ <= 0 || sw_ <= 0) Fail("stride must be positive");
   if (ph_ < 0 || pw_ < 0) Fail("pad must not be negative");
@@ -46,17 +51,17 @@ void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   if (b.rank() != 4) Fail("input '" + b.name() + "' must be 4-D (N x C x H x W), got " + ShapeString(b.shape()));
   channels_ = b.shape(1); height_ = b.shape(2); width_ = b.shape(3);
   if (global_) {
-    kh_ = height_; kw_ = width_; sh_ = sw_ = 1; ph_ = pw_ = 0;
+    kh_ = height_; kw_ = width_; sh_ = sw_ = 1; ph_ = pw_ = peh_ = pew_ = 0;
   }
-  if (height_ + 2 * ph_ < kh_ || width_ + 2 * pw_ < kw_)
+  if (height_ + ph_ + peh_ < kh_ || width_ + pw_ + pew_ < kw_)
     Fail("kernel " + std::to_string(kh_) + "x" + std::to_string(kw_) + " is larger than the padded input " +
-         std::to_string(height_ + 2 * ph_) + "x" + std::to_string(width_ + 2 * pw_));
+         std::to_string(height_ + ph_ + peh_) + "x" + std::to_string(width_ + pw_ + pew_));
   auto out_size = [&](int64_t in, int64_t k, int64_t s) {
     const double steps = static_cast<double>(in - k) / static_cast<double>(s);
     return static_cast<int64_t>(ceil_mode_ ? std::ceil(steps) : std::floor(steps)) + 1;
   };
-  out_h_ = out_size(height_ + 2 * ph_, kh_, sh_);
-  out_w_ = out_size(width_ + 2 * pw_, kw_, sw_);
+  out_h_ = out_size(height_ + ph_ + peh_, kh_, sh_);
+  out_w_ = out_size(width_ + pw_ + pew_, kw_, sw_);
   // Caffe: the last window must start inside the image (or its left/top padding).
   if (ph_ > 0 || pw_ > 0) {
     if ((out_h_ - 1) * sh_ >= height_ + ph_) --out_h_;
@@ -66,21 +71,25 @@ void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   top[0]->Reshape({b.num(), channels_, out_h_, out_w_});
 }
 
-PoolingLayer::Span PoolingLayer::AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t size) {
+PoolingLayer::Span PoolingLayer::AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end, int64_t size,
+                                          bool exclude_pad) {
   const int64_t start = o * stride - pad;
-  // AVE divides by the window size clipped to the padded input, before clipping to the image.
-  const int64_t stop = std::min(start + kernel, size + pad);
-  return {std::max<int64_t>(start, 0), std::min(stop, size), stop - start};
+  // AVE divides by the window size clipped to the padded input, before clipping to the image
+  // (or, with exclude_pad, by the part inside the image).
+  const int64_t stop = std::min(start + kernel, size + pad_end);
+  const int64_t begin = std::max<int64_t>(start, 0), end = std::min(stop, size);
+  return {begin, end, exclude_pad ? end - begin : stop - start};
 }
 
-std::vector<PoolingLayer::Span> PoolingLayer::AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t size) {
+std::vector<PoolingLayer::Span> PoolingLayer::AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,
+                                                        int64_t size, bool exclude_pad) {
   std::vector<Span> spans(static_cast<size_t>(outputs));
-  for (int64_t o = 0; o < outputs; ++o) spans[o] = AxisSpan(o, kernel, stride, pad, size);
+  for (int64_t o = 0; o < outputs; ++o) spans[o] = AxisSpan(o, kernel, stride, pad, pad_end, size, exclude_pad);
   return spans;
 }
 
 PoolingLayer::Window PoolingLayer::WindowAt(int64_t ph, int64_t pw) const {
-  const Span r = AxisSpan(ph, kh_, sh_, ph_, height_), c = AxisSpan(pw, kw_, sw_, pw_, width_);
+  const Span r = AxisSpan(ph, kh_, sh_, ph_, peh_, height_, exclude_pad_), c = AxisSpan(pw, kw_, sw_, pw_, pew_, width_, exclude_pad_);
   return {r.begin, r.end, c.begin, c.end, r.padded * c.padded};
 }
 
@@ -89,7 +98,8 @@ void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
   const int64_t planes = bottom[0]->num() * channels_, in_plane = height_ * width_, out_plane = out_h_ * out_w_;
   // Windows are separable: their rows depend on the output row only, their columns on the
   // output column only.
-  const std::vector<Span> rows = AxisSpans(out_h_, kh_, sh_, ph_, height_), cols = AxisSpans(out_w_, kw_, sw_, pw_, width_);
+  const std::vector<Span> rows = AxisSpans(out_h_, kh_, sh_, ph_, peh_, height_, exclude_pad_),
+                          cols = AxisSpans(out_w_, kw_, sw_, pw_, pew_, width_, exclude_pad_);
   // Planes (image x channel) are independent.
 #pragma omp parallel for schedule(static) if (planes * out_plane > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl) {

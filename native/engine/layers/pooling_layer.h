@@ -6,6 +6,10 @@
 // pooling (not a Caffe type): y = scale * (sum of the window), scale = 1/sqrt(kh*kw) by
 // default (the toolbox's normalisation), floor-mode output size, no padding. Parameters:
 // kernel [h, w], stride [h, w], optional scale.
+//
+// For ONNX models two optional parameters: padEnd [h, w] (bottom/right padding when it differs
+// from pad, which is then the top/left padding) and excludePad (AVE divides by the pixels of
+// the image inside the window, ONNX's count_include_pad = 0).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -30,8 +34,9 @@ class PoolingLayer : public Layer {
   // One axis of a window: [begin, end) inside the image, and its extent in the padded input
   // (AVE's divisor is the product of the two axes' extents).
   struct Span { int64_t begin, end, padded; };
-  static Span AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t size);
-  static std::vector<Span> AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t size);
+  static Span AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end, int64_t size, bool exclude_pad);
+  static std::vector<Span> AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end, int64_t size,
+                                     bool exclude_pad);
   void ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const;
   // Visits every (plane, output position, window) with the window's inputs and R_out.
   template <typename F>
@@ -45,6 +50,8 @@ class PoolingLayer : public Layer {
   bool is_max_, global_, ceil_mode_;
   float sum_scale_ = 1.0f;
   int64_t kh_, kw_, sh_, sw_, ph_, pw_;
+  int64_t peh_ = 0, pew_ = 0;  // bottom/right padding (= ph_/pw_ unless padEnd is given)
+  bool exclude_pad_ = false;
   int64_t channels_ = 0, height_ = 0, width_ = 0, out_h_ = 0, out_w_ = 0;
   std::vector<int32_t> argmax_;  // MAX: flat index within the image plane, -1 if none
 };
