@@ -3,8 +3,7 @@
  *
  * A list line is `<image path> [<class>]`: the path relative to the prefix argument, then an
  * integer: −2 = the top-5 classes together, any other negative = top-1, ≥ 0 = that class.
- * As the original: lines of at most 2 characters are skipped, tokens after the second are
- * ignored, and the image path is the string `prefix + "/" + entry`. Our additions: blank
+ * As the original: tokens after the second are ignored, and the image path is the string `prefix + "/" + entry`. Our additions: blank
  * lines and `#` comment lines are skipped, a missing class means top-1 (the original
  * aborted), a class field that is not an integer (`abc`, `1.5`) is an error for that image
  * only, reported with its list line like an out-of-range class (the original aborted the run),
@@ -36,7 +35,8 @@ export function parseFileList(text: string, prefix: string, file = '<filelist>')
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].replace(/\r$/, '');
     const t = raw.trim();
-    if (raw.length <= 2 || t === '' || t.startsWith('#')) continue;
+    // (the original also skipped every line of at most 2 characters, silently dropping an image named 'ab')
+    if (t === '' || t.startsWith('#')) continue;
     const line = i + 1;
     const { entry, rest } = splitPath(t, file, line);
     const field = rest.split(/\s+/).filter((s) => s !== '')[0];
@@ -97,7 +97,12 @@ export function outputBase(e: Pick<FileListEntry, 'imagePath' | 'entry'>, outPat
     if (at < 0) {
       throw new CaffeLrpError('IO', `the image path does not contain standalone_rootpath '${rootPath}', so no output name can be made for it`, { file: e.imagePath });
     }
-    return `${outPath}/${e.imagePath.slice(at)}`;
+    // '..' after the stub must not lead out of the output folder
+    const rel = path.posix.normalize(e.imagePath.slice(at));
+    if (rel === '..' || rel.startsWith('../')) {
+      throw new CaffeLrpError('IO', `the output name '${e.imagePath.slice(at)}' (from standalone_rootpath on) would leave standalone_outpath`, { file: e.imagePath });
+    }
+    return `${outPath}/${rel}`;
   }
   const parts = path.normalize(e.entry).split(/[\\/]+/);
   while (parts.length > 1 && (parts[0] === '' || parts[0] === '..' || parts[0] === '.')) parts.shift();

@@ -37,12 +37,21 @@ describe('file lists', () => {
     expect(l[0].imagePath).toBe('pre/a.png');
   });
 
-  test('blank, #, and lines of at most 2 characters are skipped; CRLF tolerated', () => {
+  test('blank and # lines are skipped, short names are images (the original dropped lines of 2 characters); CRLF tolerated', () => {
     const l = parseFileList('# comment\n\n   \nab\nx\n  # indented comment\r\nimg.png 1\r\nz.jpg\r\n', 'p');
     expect(l.map((e) => [e.line, e.entry])).toEqual([
+      [4, 'ab'],
+      [5, 'x'],
       [7, 'img.png'],
       [8, 'z.jpg'],
     ]);
+  });
+
+  test("'..' after the root stub cannot lead out of the output folder (a per-image error)", () => {
+    const e = { imagePath: '/data/imgs/../../../etc/x.jpg', entry: 'x.jpg' };
+    expect(() => outputBase(e, '/out', 'imgs')).toThrow(expect.objectContaining({ code: 'IO', message: expect.stringMatching(/would leave standalone_outpath/) }));
+    expect(outputBase({ imagePath: '/data/imgs/a/../b.jpg', entry: 'b.jpg' }, '/out', 'imgs')).toBe('/out/imgs/b.jpg');
+    expect(outputBase({ imagePath: 'p/../../up.jpg', entry: '../../up.jpg' }, '/out')).toBe('/out/up.jpg');
   });
 
   test('a class field that is not an integer → that entry is kept with a PARSE error for its image only', () => {
