@@ -6,7 +6,9 @@ module.exports = function launch(command, entry = 'cli') {
   try {
     mod = require(`../../dist/demonstrator/${entry}.js`);
   } catch (e) {
-    if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`dist/demonstrator/${entry}`)) {
+    // only when the entry itself is missing (not a module it requires: the message's first
+    // line names the missing module, the require stack below it names the entry too)
+    if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).split('\n')[0].includes(`dist/demonstrator/${entry}.js`)) {
       process.stderr.write(`${command}: caffe-lrp is not built yet (dist/ is missing); run 'npm run setup' in the package folder\n`);
       process.exit(1);
     }

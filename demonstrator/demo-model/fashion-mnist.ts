@@ -6,7 +6,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { spawnSync } from 'child_process';
 import type { Net } from '../../lib/net';
 
 export const DATA_DIR = '/usr/share/datasets/fashion-mnist';
@@ -59,16 +58,21 @@ export function ensureFashionMnist(opts: { install?: boolean; log?: (msg: string
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (opts.install === false) return `Fashion-MNIST is not installed in ${DATA_DIR}; ${hint}`;
   if (!isRoot) return `Fashion-MNIST is not installed in ${DATA_DIR} and we are not root; ${hint}`;
+  const installer = aptInstaller();
+  if (!installer) return `Fashion-MNIST is not installed in ${DATA_DIR}; ${hint}`;
   opts.log?.(`installing ${DEBIAN_PACKAGE} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const run = (args: string[]): number | null =>
-    spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env }).status;
-  if (run(['install', '-y', '-qq', '--no-install-recommends', DEBIAN_PACKAGE]) !== 0) {
-    run(['update', '-qq']);
-    if (run(['install', '-y', '-qq', '--no-install-recommends', DEBIAN_PACKAGE]) !== 0)
-      return `apt-get could not install ${DEBIAN_PACKAGE} (Fashion-MNIST); ${hint}`;
-  }
+  if (!installer(DEBIAN_PACKAGE)) return `apt-get could not install ${DEBIAN_PACKAGE} (Fashion-MNIST); ${hint}`;
   return present() ? undefined : `${DEBIAN_PACKAGE} is installed but ${DATA_DIR} lacks the idx files`;
+}
+
+/** The development checkout's apt-get helper; absent from the npm package (which never runs apt-get). */
+function aptInstaller(): ((pkg: string) => boolean) | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require('./apt-install') as typeof import('./apt-install')).aptInstall;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads a gzipped idx file of unsigned bytes (idx1 labels, idx3 images). */

@@ -101,7 +101,8 @@ const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.read
     const has = (f: string) => files.includes(f);
     for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'lib/esm/index.mjs',
       'binding.gyp', 'CMakeLists.txt', 'native/sources.txt', 'native/install.js', 'proto/caffe.proto', 'prebuilds/linux-x64/libgomp.so.1',
-      'demonstrator/demo-config.txt', 'demonstrator/demo-model/deploy.prototxt', 'demonstrator/demo-model/fashion-mnist.caffemodel', 'demonstrator/demo-model/labels.txt'])
+      'demonstrator/demo-config.txt', 'demonstrator/demo-model/deploy.prototxt', 'demonstrator/demo-model/fashion-mnist.caffemodel', 'demonstrator/demo-model/labels.txt',
+      'dist/serve-page/index.html', 'dist/serve-page/app.js', 'dist/demonstrator/demo-model/fashion-mnist.js'])
       expect([f, has(f)]).toEqual([f, true]);
     expect(files.filter((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f))).toHaveLength(1);
     // Everything the source fallback compiles, every bin and every bundled image.
@@ -112,7 +113,8 @@ const prebuiltAddon = (dir: string) => path.join(installedPrebuilt(dir), fs.read
     for (const f of [...sources, ...headers, ...Object.values(manifest.bin), ...images, 'demonstrator/bin/launch.js']) expect([f, has(f)]).toEqual([f, true]);
     // No tests, CI, build folders, source maps or development scripts (setup.js runs apt-get).
     const unwanted = files.filter((f) => /^(test|dist\/test|\.ci|build|build-cmake|node_modules|lrp_output)\//.test(f) || /\.map$|\.tgz$/.test(f) ||
-      ['native/setup.js', 'native/asan.js', 'native/build-prebuilt.js', 'demonstrator/demo-model/train.sh'].includes(f) || f.startsWith('dist/demonstrator/demo-model/'));
+      ['native/setup.js', 'native/asan.js', 'native/build-prebuilt.js', 'demonstrator/demo-model/train.sh'].includes(f) ||
+      (f.startsWith('dist/demonstrator/demo-model/') && !/^dist\/demonstrator\/demo-model\/fashion-mnist\.(js|d\.ts)$/.test(f)));
     expect(unwanted).toEqual([]);
     // No shipped script starts apt-get (the install script only names the packages).
     const extracted = path.join(work, 'consumer', 'node_modules', 'caffe-lrp');
