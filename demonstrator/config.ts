@@ -207,11 +207,27 @@ export function parseConfig(text: string, opts: ConfigOptions = {}): ParsedConfi
 }
 
 /**
+ * Config files are UTF-8 (a byte-order mark is skipped, as editors on Windows write one);
+ * UTF-16 files (recognised by their byte-order mark, or by NUL bytes between ASCII
+ * characters) are decoded as such instead of failing with "param_file is missing".
+ */
+export function decodeConfigText(buf: Buffer): string {
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return buf.subarray(3).toString('utf8');
+  if (buf[0] === 0xff && buf[1] === 0xfe) return buf.subarray(2).toString('utf16le');
+  if (buf[0] === 0xfe && buf[1] === 0xff) return Buffer.from(buf.subarray(2, 2 + ((buf.length - 2) & ~1))).swap16().toString('utf16le');
+  if (buf.length >= 4 && buf.length % 2 === 0) {
+    if (buf[1] === 0 && buf[3] === 0 && buf[0] !== 0) return buf.toString('utf16le');
+    if (buf[0] === 0 && buf[2] === 0 && buf[1] !== 0) return Buffer.from(buf).swap16().toString('utf16le');
+  }
+  return buf.toString('utf8');
+}
+
+/**
  * Reads and parses a config file and checks that the files it names exist (as the original
  * does at start-up), naming the key and line of a missing one.
  */
 export function readConfig(file: string, opts: { cwd?: string } = {}): ParsedConfig {
-  const text = readInputFileSync(file, 'the config file').toString('utf8');
+  const text = decodeConfigText(readInputFileSync(file, 'the config file'));
   const parsed = parseConfig(text, { file, cwd: opts.cwd });
   checkConfigFiles(parsed.config);
   return parsed;

@@ -4,7 +4,9 @@
  * that everything that would fail for every image is a start-up error (exit status 1)
  * naming the config key and line, not a stream of per-image failures.
  */
-import { CaffeLrpError } from '../lib/errors';
+import { CaffeLrpError, type CaffeLrpErrorCode } from '../lib/errors';
+import { checkAllocation } from '../lib/memory-budget';
+import { MAX_BASE_IMG_SIZE, resizedImageBytes } from '../lib/image/settings';
 import { Net } from '../lib/net';
 import type { NativeLayerInfo } from '../lib/native';
 import { resolveOptions, type RelPropOptions } from '../lib/relevance/options';
@@ -39,13 +41,18 @@ export interface SessionOptions {
 /** Loads and checks everything a run needs; CaffeLrpError (exit status 1) when that fails. */
 export async function openSession(opts: SessionOptions): Promise<Session> {
   const { config } = opts;
-  const net = await Net.load({
-    prototxt: config.paramFile,
-    caffemodel: config.modelFile,
-    labels: config.synsetFile,
-    batchSize: config.batchSize ?? (opts.parallel ? undefined : 1),
-  });
+  const net = await Net.load({ prototxt: config.paramFile, caffemodel: config.modelFile, labels: config.synsetFile });
   try {
+    const batch = config.batchSize ?? (opts.parallel ? undefined : 1);
+    if (batch !== undefined) {
+      try {
+        await net.reshape(batch);
+      } catch (e) {
+        // e.g. batchsize 1e9: the key and its line, not the prototxt and reshape()
+        if (e instanceof CaffeLrpError && config.batchSize !== undefined) throw keyError(config, 'batchsize', e.message.replace(/^.*?reshape to batch \d+: (reshape\(batch\): )?/, ''), e.code);
+        throw e;
+      }
+    }
     return await check(net, opts);
   } catch (e) {
     await net.dispose();
@@ -63,6 +70,12 @@ async function check(net: Net, opts: SessionOptions): Promise<Session> {
   if (c !== 1 && c !== 3) throw new CaffeLrpError('UNSUPPORTED', `the net input has ${c} channels; the demonstrators handle 3 (colour) or 1 (grey)`, where);
   const base = config.baseImgSize ?? h;
   if (base < h) throw keyError(config, 'baseimgsize', `${base} is smaller than the net input size ${h}; it must be >= ${h}`);
+  if (base > MAX_BASE_IMG_SIZE) throw keyError(config, 'baseimgsize', `${base} is larger than the ${MAX_BASE_IMG_SIZE} pixels an image side may have`);
+  try {
+    checkAllocation(resizedImageBytes(base), `resizing images to ${base} pixels`);
+  } catch (e) {
+    throw keyError(config, 'baseimgsize', (e as Error).message, 'MEMORY');
+  }
 
   let mean: InputMean | undefined;
   if (config.meanFile !== undefined) {
@@ -119,8 +132,8 @@ function dryCheck(net: Net, relOptions: RelPropOptions, config: DemoConfig): voi
   }
 }
 
-function keyError(config: DemoConfig, key: ConfigKey, why: string): CaffeLrpError {
+function keyError(config: DemoConfig, key: ConfigKey, why: string, code: CaffeLrpErrorCode = 'OPTION'): CaffeLrpError {
   const line = config.lines[key];
   const at = line === undefined ? `'${key}' (default)` : `'${key}' (line ${line})`;
-  return new CaffeLrpError('OPTION', `${at}: ${why}`, { file: config.file, line: line === undefined ? undefined : line + 1 });
+  return new CaffeLrpError(code, `${at}: ${why}`, { file: config.file, line: line === undefined ? undefined : line + 1 });
 }

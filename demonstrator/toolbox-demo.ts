@@ -67,8 +67,9 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { count: 5, target: 'predicted', rule: 'simple', compat: false, colormap: 'jet', scaling: 3, outline: true, pad: 2, out: '.', saveRelevance: false, help: false };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${flag} needs an integer >= ${min}, got ${v === undefined ? 'nothing' : `'${v}'`}`);
+  const int = (flag: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+      throw new UsageError(`${flag} needs an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}, got ${v === undefined ? 'nothing' : `'${v}'`}`);
     return Number(v);
   };
   const num = (flag: string, v: string | undefined): number => {
@@ -104,7 +105,8 @@ function parseArgs(argv: string[]): Args {
         a.colormap = v as ColormapName;
         break;
       }
-      case '--scaling': a.scaling = int(flag, value(), 1); break;
+      // a 32x32 digit at scaling 64 is already 2048 pixels a side per panel
+      case '--scaling': a.scaling = int(flag, value(), 1, 64); break;
       case '--no-outline': a.outline = false; break;
       case '--pad': a.pad = int(flag, value(), 0); break;
       case '--out': a.out = value(); break;

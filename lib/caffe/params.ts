@@ -157,11 +157,19 @@ function innerProduct(p: Raw, bottoms: Shapes, w: Where): T.InnerProductParams {
 function lrn(p: Raw, _b: Shapes, w: Where): T.LRNParams {
   const localSize = num(p, 'local_size', 5);
   if (localSize < 1 || localSize % 2 !== 1) schemaError(`LRN local_size must be a positive odd number, got ${localSize}`, w);
+  const alpha = f32(num(p, 'alpha', 1));
+  const beta = f32(num(p, 'beta', 0.75));
+  const k = f32(num(p, 'k', 1));
+  // The LRN divides by (k + alpha/n * sum x^2)^beta: with k > 0 and alpha >= 0 the base is
+  // positive for every input, so the output is finite; anything else gives NaN or Inf.
+  if (!Number.isFinite(alpha) || alpha < 0) schemaError(`LRN alpha must be a finite number >= 0, got ${alpha}`, w);
+  if (!Number.isFinite(beta)) schemaError(`LRN beta must be a finite number, got ${beta}`, w);
+  if (!Number.isFinite(k) || k <= 0) schemaError(`LRN k must be a finite number > 0, got ${k}`, w);
   return {
     localSize,
-    alpha: f32(num(p, 'alpha', 1)),
-    beta: f32(num(p, 'beta', 0.75)),
-    k: f32(num(p, 'k', 1)),
+    alpha,
+    beta,
+    k,
     normRegion: ((p.norm_region as string | undefined) ?? 'ACROSS_CHANNELS') as T.LRNParams['normRegion'],
   };
 }

@@ -38,6 +38,9 @@ export const RULE_NAMES: Readonly<Record<RuleName, FormulaType>> = RULES;
  * epsilon in dense layers) with epsstab 1 and alphabeta_beta 1. (An explicitly chosen rule
  * keeps the original options class's beta default, 0.1.)
  */
+/** The largest alphabeta_beta accepted (see resolveOptions). */
+export const MAX_ALPHABETA_BETA = 1e6;
+
 export const DEFAULT_RULE = { rule: 'layer_dep', epsstab: 1, alphabeta_beta: 1 } as const;
 
 /** Formula types whose conv/fc rule below the aux threshold differs (they need the aux index). */
@@ -185,6 +188,9 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   const defaultRule = o.rule === undefined && o.relpropformulatype === undefined;
   const beta = finite(o, 'alphabeta_beta', defaultRule ? DEFAULT_RULE.alphabeta_beta : 0.1);
   if (beta < 0) fail('alphabeta_beta', `must be >= 0 (alpha = 1 + beta), got ${beta}`);
+  // float32 relevance: alpha and beta multiply sums of positive and negative contributions, so
+  // beyond this the terms overflow or cancel to nothing
+  if (beta > MAX_ALPHABETA_BETA) fail('alphabeta_beta', `must be at most ${MAX_ALPHABETA_BETA} (larger values overflow float32 relevance), got ${beta}`);
   const last = integer(o, 'lastlayerindex', -1);
   if (last < -2) fail('lastlayerindex', `must be -1 (layer below the first Softmax), -2 (last InnerProduct) or a layer index, got ${last}`);
   const first = integer(o, 'firstlayerindex', 0);
@@ -198,6 +204,8 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
   const hasInit = bool(o, 'has_init_relevance');
   const epsstab = finite(o, 'epsstab', DEFAULT_RULE.epsstab);
+  // z + eps for z > 0 and z - eps for z < 0: a negative eps can make the divisor 0 or flip its sign
+  if (epsstab < 0) fail('epsstab', `must be >= 0 (the stabiliser is added away from zero), got ${epsstab}`);
   let layerRules: Record<string, ResolvedLayerRule> | undefined;
   if (o.layerRules !== undefined) {
     if (formulaType === 11 || formulaType === 99)

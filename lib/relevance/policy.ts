@@ -44,6 +44,9 @@ export function linearRuleFor(formulaType: number, conv: boolean, index: number,
  */
 export function rulesFor(layers: NativeLayerInfo[], o: ResolvedOptions, spec?: NetSpec): NativeRule[] {
   if (o.semantics === 'toolbox') return toolboxRulesFor(layers, o, spec);
+  // like lastlayerindex, a layer index past the net is a mistake, not "every layer"
+  if (o.aux >= layers.length)
+    throw new CaffeLrpError('OPTION', `option 'auxiliaryvariable_maxlayerindexforflatdistinconv': ${o.aux} is past the net's last layer ${layers.length - 1}`);
   const perLayer = o.layerRules ? matchLayerRules(layers, o.layerRules) : [];
   return layers.map((layer, i) => {
     // Affine layers the original cannot explain (Eltwise, BatchNorm, Scale, Bias) take the

@@ -79,6 +79,7 @@ describeIfExists(DIR, 'LeNet-5 of the LRP Toolbox', () => {
       };
       await bad([], /--model and --images are required/);
       await bad(['--model', 'x', '--images', 'y', '--count', 'many'], /--count needs an integer >= 1, got 'many'/);
+      await bad(['--model', 'x', '--images', 'y', '--scaling', '100000'], /--scaling needs an integer >= 1 and <= 64, got '100000'/);
       await bad(['--model', path.join(DIR, 'LeNet-5.txt'), '--images', path.join(DIR, 'test_labels.npy')], /expected digits of 28x28 = 784 values per row/);
       await bad(['--model', path.join(DIR, 'LeNet-5.txt'), '--images', path.join(DIR, 'test_images_first1000_uint8.npy'), '--indices', '1000'], /digit index 1000 is out of range/);
       await bad(['--model', path.join(DIR, 'LeNet-5.txt'), '--images', path.join(DIR, 'test_images_first1000_uint8.npy'), '--rule', 'gradient', '--out', tmp], /unknown rule "gradient"/);
