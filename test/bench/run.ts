@@ -13,6 +13,7 @@ import { Net } from '../../lib/net';
 import { loadNative } from '../../lib/native';
 import { benchInput, caffenetForwardFlops, caffenetSpec } from './caffenet-spec';
 import { onnxRows } from './onnx-rows';
+import { benchServe } from './serve';
 
 /** Median and best of `repeats` timed calls after a warm-up, in ms. */
 async function timeIt(repeats: number, fn: () => Promise<unknown>): Promise<{ median: number; best: number }> {
@@ -66,7 +67,12 @@ async function main(): Promise<void> {
   // CAFFE_LRP_BENCH_ONNX_REPEATS: a smaller repeat count for a quick check of the ONNX rows.
   const onnxRepeats = Number(process.env.CAFFE_LRP_BENCH_ONNX_REPEATS ?? 0);
   await onnxRows(sgemm, timeIt, (batch) => onnxRepeats > 0 ? onnxRepeats : batch === 1 ? 10 : 7);
-  if (process.env.CAFFE_LRP_BENCH_ONLY_ONNX === undefined) await demoRow();
+  if (process.env.CAFFE_LRP_BENCH_ONLY_ONNX === undefined) {
+    await demoRow();
+    // the heatmap service on the bundled model: p50/p99 latency and requests/s, 16 concurrent
+    const n = Number(process.env.CAFFE_LRP_SERVE_BENCH_REQUESTS ?? 200);
+    await benchServe(Number.isInteger(n) && n > 0 ? n : 200);
+  }
 }
 
 /**
