@@ -39,7 +39,7 @@ const BAD_NAMES = Object.keys(BAD);
 const goodInput = () => Float32Array.from({ length: 784 }, (_, i) => ((i * 13) % 256) / 255);
 
 async function freshDemo(lib) {
-  const m = lib.demoModel();
+  const m = lib.demoModel;
   return lib.Net.load({ prototxt: m.prototxt, caffemodel: m.caffemodel });
 }
 
@@ -71,11 +71,11 @@ const scenarios = {
       await net.dispose();
     }
   },
-  loadPrototxt: async (lib, a) => lib.Net.load({ prototxt: BAD[a](), caffemodel: lib.demoModel().caffemodel }),
-  loadCaffemodel: async (lib, a) => lib.Net.load({ prototxt: lib.demoModel().prototxt, caffemodel: BAD[a]() }),
+  loadPrototxt: async (lib, a) => lib.Net.load({ prototxt: BAD[a](), caffemodel: lib.demoModel.caffemodel }),
+  loadCaffemodel: async (lib, a) => lib.Net.load({ prototxt: lib.demoModel.prototxt, caffemodel: BAD[a]() }),
   loadOptions: async (lib, a) => lib.Net.load(BAD[a]()),
   loadBatch: async (lib, a) => {
-    const m = lib.demoModel();
+    const m = lib.demoModel;
     const net = await lib.Net.load({ prototxt: m.prototxt, caffemodel: m.caffemodel, batchSize: BAD[a]() });
     await net.dispose();
     return {};

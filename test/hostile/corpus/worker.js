@@ -36,7 +36,7 @@ function allFinite(x, seen = new Set()) {
 const nets = new Map();
 async function sharedNet(which) {
   if (!nets.has(which)) {
-    const m = demoModel();
+    const m = demoModel;
     nets.set(which, await Net.load({ prototxt: m.prototxt, caffemodel: m.caffemodel, labels: m.labels }));
   }
   return nets.get(which);
@@ -63,7 +63,7 @@ const ops = {
     const opts = {};
     for (const [k, v] of Object.entries(c.load)) opts[k] = typeof v === 'string' && v.startsWith('@') ? file(v.slice(1)) : v;
     if (opts.demo) {
-      const m = demoModel();
+      const m = demoModel;
       delete opts.demo;
       opts.prototxt = opts.prototxt ?? m.prototxt;
       opts.caffemodel = opts.caffemodel ?? m.caffemodel;
@@ -116,18 +116,30 @@ function inspectOutputs(dir) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) { walk(p); continue; }
       if (/\.tmp$/.test(e.name)) { res.temps.push(path.relative(dir, p)); continue; }
-      if (!/(_rawhm\.txt|_scores\.txt|\.txt)$/.test(e.name)) continue;
+      if (/\.png$/.test(e.name)) {
+        // a whole PNG ends with its IEND chunk
+        const b = fs.readFileSync(p);
+        if (b.length < 12 || b.subarray(b.length - 8, b.length - 4).toString('latin1') !== 'IEND') res.partial.push(path.relative(dir, p));
+        continue;
+      }
+      if (!/\.txt$/.test(e.name)) continue;
       const text = fs.readFileSync(p, 'utf8');
       if (/\b(nan|-?inf(inity)?)\b/i.test(text)) res.nonfinite.push(path.relative(dir, p));
-      if (/_rawhm\.txt$/.test(e.name)) {
-        const lines = text.split('\n').filter((l) => l.trim());
-        const widths = new Set(lines.map((l) => l.trim().split(/\s+/).length));
-        if (!text.endsWith('\n') || lines.length === 0 || widths.size !== 1) res.partial.push(path.relative(dir, p));
-      }
+      if (/_rawhm\.txt$/.test(e.name) && !wholeRawhm(text)) res.partial.push(path.relative(dir, p));
     }
   };
   walk(dir);
   return res;
+}
+
+/** The rawhm layout: the channel count, then "H W", then channels x H rows of W numbers. */
+function wholeRawhm(text) {
+  if (!text.endsWith('\n')) return false;
+  const lines = text.split('\n').slice(0, -1);
+  const c = Number(lines[0]);
+  const [h, w] = (lines[1] || '').trim().split(/\s+/).map(Number);
+  if (!(c >= 1 && h >= 1 && w >= 1) || lines.length !== 2 + c * h) return false;
+  return lines.slice(2).every((l) => l.trim().split(/\s+/).length === w);
 }
 
 function describeError(e) {
