@@ -5,8 +5,8 @@
  * RLIMIT_AS through prlimit). Asserts 0 hangs, 0 crashes, 0 foreign exceptions, 0 partial
  * output files and 0 silently non-finite results, and prints a summary per family.
  *
- * CAFFE_LRP_CORPUS=native selects the cases that reach the native engine (for
- * `node native/asan.js test/hostile/corpus.test.ts`).
+ * CAFFE_LRP_CORPUS=native selects the cases that reach the native engine; so does the sanitizer
+ * build (`node native/asan.js test/hostile/corpus.test.ts` sets CAFFE_LRP_SANITIZED=1).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -109,7 +109,7 @@ function runGroup(cases: CorpusCase[], work: string, index: number, wrap: (cmd: 
   });
 }
 
-const selectNative = process.env.CAFFE_LRP_CORPUS === 'native';
+const selectNative = process.env.CAFFE_LRP_CORPUS === 'native' || process.env.CAFFE_LRP_SANITIZED === '1';
 const describeBuilt = built ? describe : describe.skip;
 
 describeBuilt(`hostile-input corpus${built ? '' : ' (skipped: dist/ is not built; run node native/setup.js)'}`, () => {
