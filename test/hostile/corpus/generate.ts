@@ -372,16 +372,33 @@ export function generateCorpus(dir: string): CorpusCase[] {
     ['output folder under /proc', config({ standalone_outpath: '/proc/1/nope' }), goodList, 'lead-fixing: /proc outpath (demonstrator/session.ts)'],
     ['config with a UTF-8 BOM', '\ufeff' + config({}), goodList, 'lead-fixing: config BOM (demonstrator/config.ts)'],
     ['config in UTF-16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(config({}), 'utf16le')]), goodList, 'lead-fixing: config UTF-16 (demonstrator/config.ts)'],
-    ['file-list entry with .. after the root', config({}), '../demo-images/t10k-00019-t-shirt-top.png -1\n', 'lead-fixing: .. after the root stub (demonstrator/filelist.ts)'],
+    ['file-list entry with .. after the root', config({}), '../demo-images/t10k-00019-t-shirt-top.png -1\n'],
   ];
   fs.writeFileSync(path.join(dir, 'cli-corrupt.png'), image.subarray(0, 100));
   fs.writeFileSync(path.join(dir, 'mean-nan.txt'), '1 28 28\n' + Array.from({ length: 784 }, (_, i) => (i === 3 ? 'nan' : '0.5')).join(' ') + '\n');
-  const mustSucceed = new Set(['good run', 'config with a UTF-8 BOM', 'config in UTF-16', 'unknown key']);
-  cliCases.forEach(([note, cfg, list, expectedFailure], i) => {
+  const mustSucceed = new Set(['image named with two characters', 'stale temp file of a killed run', 'good run', 'config with a UTF-8 BOM', 'config in UTF-16', 'unknown key']);
+  cliCases.push(
+    ['image named with two characters', config({ standalone_rootpath: dir }), 'ab -1\n', 'lead-fixing: file-list short lines (demonstrator/filelist.ts)'],
+    ['stale temp file of a killed run', config({}), goodList, 'lead-fixing: stale temp files (demonstrator/session.ts)'],
+  );
+  fs.copyFileSync(demo.images[0], path.join(dir, 'ab'));
+  const checks: Record<string, Record<string, string>> = {
+    'batchsize 1e9': { stderrMatch: 'batchsize' },
+  };
+  const lateExpected: Record<string, string> = { 'batchsize 1e9': 'lead-fixing: batchsize message names the config key (demonstrator/config.ts)' };
+  cliCases.forEach(([note, cfg, list, expectedFailureGiven], i) => {
+    const expectedFailure = expectedFailureGiven ?? lateExpected[note];
+    if (note === 'image named with two characters') checks[note] = { mustExist: `cli-out-${i}/ab_rawhm.txt` };
+    if (note === 'stale temp file of a killed run') {
+      const stale = `cli-out-${i}/.t10k-00019-t-shirt-top.png_rawhm.txt.999999.1.tmp`;
+      fs.mkdirSync(path.join(dir, `cli-out-${i}`), { recursive: true });
+      fs.writeFileSync(path.join(dir, stale), '1\n28 28\n');
+      checks[note] = { mustNotExist: stale };
+    }
     const outDir = `cli-out-${i}`;
     const extra = { ...(mustSucceed.has(note) ? { expect: 'ok' } : {}), ...(note.includes('..') ? { mustNotExist: 'demo-images' } : {}) };
     const cfgText = Buffer.isBuffer(cfg) ? cfg : Buffer.from(cfg.replace(/^out$/m, path.join(dir, outDir)));
-    add({ family: 'cli', op: 'cli', native: true, note, expectedFailure, outDir, ...extra, args: ['--quiet', write(`cli-${i}.config`, cfgText), write(`cli-${i}.list`, list), note === 'corrupt image in the list' ? dir + '/' : imgRoot + '/'] });
+    add({ family: 'cli', op: 'cli', native: true, note, expectedFailure, outDir, ...extra, ...checks[note], args: ['--quiet', write(`cli-${i}.config`, cfgText), write(`cli-${i}.list`, list), ['corrupt image in the list', 'image named with two characters'].includes(note) ? dir + '/' : imgRoot + '/'] });
   });
   if (haveFifo) add({ family: 'cli', op: 'cli', native: false, note: 'FIFO as the config', args: ['--quiet', '@fifo', write('cli-fifo.list', goodList), imgRoot + '/'] });
   add({ family: 'cli', op: 'cli', native: false, note: '/dev/zero as the file list', args: ['--quiet', write('cli-devzero.config', config({ standalone_outpath: path.join(dir, 'cli-out-dz') })), '/dev/zero', imgRoot + '/'], outDir: 'cli-out-dz' });

@@ -157,6 +157,8 @@ function describeError(e) {
         let outcome = result.status === 0 ? 'ok' : 'error';
         if (c.expect === 'ok' && result.status !== 0) outcome = 'wrong';
         if (c.mustNotExist && fs.existsSync(file(c.mustNotExist))) outcome = 'escaped';
+        if (c.mustExist && !fs.existsSync(file(c.mustExist))) outcome = 'wrong';
+        if (c.stderrMatch && !new RegExp(c.stderrMatch).test(result.stderr)) outcome = 'wrong';
         if (result.hang) outcome = 'hang';
         else if (result.signal) outcome = 'crash';
         else if (result.foreign) outcome = 'foreign';
