@@ -7,6 +7,7 @@
  * Everything that sizes an allocation from input (file reads, image decoding, the engine's
  * blobs) checks against this one number before allocating.
  */
+import { showValue } from './relevance/show-value';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -120,9 +121,9 @@ export function setMemoryBudget(limit: number | string | undefined): MemoryBudge
     override = undefined;
     return memoryBudget();
   }
-  const bytes = typeof limit === 'number' ? limit : parseByteSize(limit);
+  const bytes = typeof limit === 'number' ? limit : typeof limit === 'string' ? parseByteSize(limit) : undefined;
   if (bytes === undefined || !Number.isFinite(bytes) || bytes <= 0) {
-    throw new CaffeLrpError('OPTION', `memoryLimit: expected a positive byte count or a size such as 2G, got ${String(limit)}`);
+    throw new CaffeLrpError('OPTION', `memoryLimit: expected a positive byte count or a size such as 2G, got ${showValue(limit)}`);
   }
   override = { bytes: Math.floor(bytes), source: 'the memoryLimit setting' };
   return override;

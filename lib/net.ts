@@ -291,7 +291,7 @@ export class Net {
   }
 
   private reshapeNow(batch: number): void {
-    if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `batch size must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `batch size must be a positive integer, got ${showValue(batch)}`);
     const fixed = (this.spec as Partial<OnnxNetSpec>).fixedBatch;
     if (fixed !== undefined && batch !== this.batchSize)
       throw new CaffeLrpError('SHAPE', `this ONNX model only runs at batch size ${this.batchSize}, not ${batch}: ${fixed}`, { file: this.spec.source });

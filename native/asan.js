@@ -17,7 +17,11 @@ run(process.execPath, [path.join(__dirname, 'setup.js'), '--no-ts']);
 run(process.execPath, [require.resolve('cmake-js/bin/cmake-js', { paths: [root] }), 'compile', '--out', 'build-asan', '--CDCAFFE_LRP_ASAN=ON']);
 const runtime = execFileSync('g++', ['-print-file-name=libasan.so']).toString().trim();
 const ubsan = execFileSync('g++', ['-print-file-name=libubsan.so']).toString().trim();
-run(process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), '--runInBand', 'test/engine', 'test/relevance', 'test/api', 'test/toolbox', 'test/demonstrator/rawhm-native', 'test/hostile', 'test/onnx/lowering', 'test/onnx/fuzz', 'test/onnx/ultraface'], {
+// `node native/asan.js <test paths>` runs those instead (e.g. test/hostile/corpus.test.ts, which then
+// runs its native-reaching cases only)
+const chosen = process.argv.slice(2);
+const tests = chosen.length ? chosen : ['test/engine', 'test/relevance', 'test/api', 'test/toolbox', 'test/demonstrator/rawhm-native', 'test/hostile', 'test/onnx/lowering', 'test/onnx/fuzz', 'test/onnx/ultraface'];
+run(process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), '--runInBand', ...tests], {
   CAFFE_LRP_NATIVE: path.join(root, 'build-asan', 'Release', 'caffe_lrp.node'),
   LD_PRELOAD: `${runtime} ${ubsan}`,
   ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1:halt_on_error=1',

@@ -31,6 +31,7 @@ import sharp from 'sharp';
 import { CaffeLrpError } from '../errors';
 import { InputMean, meanLookup, MeanLookup } from './mean';
 import { imResize } from './im-resample';
+import { MAX_BASE_IMG_SIZE, resizedImageBytes } from './settings';
 import { chooseFilter, imageMagickGeometry, ResizeFilter } from './resize';
 
 export type Resampler = 'sharp' | 'imagemagick';
@@ -103,6 +104,10 @@ export async function preprocessImage(source: ImageSource, opts: PreprocessOptio
   if (!Number.isInteger(base) || base < S) {
     throw new CaffeLrpError('OPTION', `baseimgsize (${base}) must be an integer >= the net input size (${S})`);
   }
+  // the same bounds as checkPreprocessSettings, here too since callers may skip it (the demonstrator does)
+  if (base > MAX_BASE_IMG_SIZE)
+    throw new CaffeLrpError('OPTION', `baseimgsize (${base}) is larger than the ${MAX_BASE_IMG_SIZE} pixels an image side may have (libvips' limit)`);
+  checkAllocation(resizedImageBytes(base), `resizing images to baseimgsize ${base}`);
   const resampler = opts.resampler ?? 'sharp';
   if (resampler !== 'sharp' && resampler !== 'imagemagick')
     throw new CaffeLrpError('OPTION', `option 'resampler' must be 'sharp' or 'imagemagick', got ${JSON.stringify(resampler)}`);

@@ -18,6 +18,7 @@
  * Weights are float32 in the engine; a NetSpec made by toolboxToNetSpec remembers the
  * file's float64 values, so text -> NetSpec -> text is lossless.
  */
+import { showValue } from '../relevance/show-value';
 import { CaffeLrpError } from '../errors';
 import type { BlobData, LayerSpec, NetSpec } from '../caffe/netspec-types';
 import { convWeightsToEngine, convWeightsToToolbox, linearWeightsToEngine, linearWeightsToToolbox } from './layout';
@@ -54,7 +55,7 @@ export function toolboxToNetSpec(model: ToolboxModel, options: ToolboxNetSpecOpt
   const layersIn = model.layers;
   if (!Array.isArray(layersIn) || layersIn.length === 0) throw new CaffeLrpError('SHAPE', 'the toolbox model has no layers', { file });
   const batch = options.batchSize ?? 1;
-  if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `option 'batchSize': must be a positive integer, got ${batch}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new CaffeLrpError('OPTION', `option 'batchSize': must be a positive integer, got ${showValue(batch)}`);
   const fail = (layer: ToolboxLayer, message: string) => new CaffeLrpError('SHAPE', message, { file, line: layer.line });
 
   let sample = options.inputShape;

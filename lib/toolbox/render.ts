@@ -10,6 +10,7 @@
  * non-maximum suppression, hysteresis at 0.1 / 0.2 of the gradient magnitude), so its pixels
  * can differ from scikit-image's; colour maps normalise by max|R| as the demonstrator's do.
  */
+import { showValue } from '../relevance/show-value';
 import sharp from 'sharp';
 import { CaffeLrpError } from '../errors';
 import type { Heatmap } from '../heatmap';
@@ -37,7 +38,7 @@ function checkImage(img: { width: number; height: number; data: ArrayLike<number
 }
 
 function checkScaling(scaling: number): void {
-  if (!Number.isInteger(scaling) || scaling < 1) throw new CaffeLrpError('OPTION', `scaling must be an integer >= 1, got ${scaling}`);
+  if (!Number.isInteger(scaling) || scaling < 1) throw new CaffeLrpError('OPTION', `scaling must be an integer >= 1, got ${showValue(scaling)}`);
 }
 
 /** Enlarges an image by repeating every pixel `scaling` times in both directions. */
@@ -125,7 +126,7 @@ export function digitToRgb(img: GrayImage, options: DigitRgbOptions = {}): RgbIm
 /** Places images next to each other, separated by `gap` black columns (heights must match). */
 export function combineImages(images: RgbImage[], gap = 2): RgbImage {
   if (!Array.isArray(images) || images.length === 0) throw new CaffeLrpError('OPTION', 'combineImages: no images');
-  if (!Number.isInteger(gap) || gap < 0) throw new CaffeLrpError('OPTION', `gap must be an integer >= 0, got ${gap}`);
+  if (!Number.isInteger(gap) || gap < 0) throw new CaffeLrpError('OPTION', `gap must be an integer >= 0, got ${showValue(gap)}`);
   const height = images[0].height;
   images.forEach((img, i) => {
     checkImage(img, 3, `image ${i}`);

@@ -6,6 +6,7 @@
  *
  *   const model = initToolboxModel(['Linear 784 1296', 'Rect', 'Linear 1296 10', 'SoftMax'], { seed: 1 });
  */
+import { showValue } from '../relevance/show-value';
 import { CaffeLrpError } from '../errors';
 import type { ToolboxLayer, ToolboxModel } from './model';
 import { TrainRng } from './train-rng';
@@ -49,7 +50,7 @@ class Gaussian {
 /** A model from header lines ('Linear 784 10', 'Convolution 5 5 1 8 1 1', 'MaxPool 2 2 2 2', 'Rect', ...). */
 export function initToolboxModel(architecture: readonly string[], options: { seed?: number } = {}): ToolboxModel {
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CaffeLrpError('OPTION', `option 'seed': must be an integer in [0, 4294967295], got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CaffeLrpError('OPTION', `option 'seed': must be an integer in [0, 4294967295], got ${showValue(seed)}`);
   const g = new Gaussian(new TrainRng(seed));
   const layers: ToolboxLayer[] = architecture.map((line, k) => {
     const [type, ...rest] = line.trim().split(/\s+/);
