@@ -67,7 +67,8 @@ function splitPath(t: string, file: string, line: number): { entry: string; rest
     if (end <= 1) throw new CaffeLrpError('PARSE', end < 0 ? 'a quoted image path is never closed' : 'empty image path', { file, line });
     return { entry: t.slice(1, end), rest: t.slice(end + 1) };
   }
-  const m = /^(\S+)(.*)$/.exec(t) as RegExpExecArray;
+  // [\s\S]: a binary line can hold a lone CR or U+2028, which '.' does not match
+  const m = /^(\S+)([\s\S]*)$/.exec(t) as RegExpExecArray;
   return { entry: m[1], rest: m[2] };
 }
 
