@@ -7,6 +7,7 @@ import { CaffeLrpError } from '../errors';
 import type { NativeLayerInfo, NativeRule } from '../native';
 import type { NetSpec } from '../caffe/netspec-types';
 import { toolboxRulesFor } from '../toolbox/policy';
+import { zennitRulesFor } from './zennit-policy';
 import { LINEAR_RULE_TYPES, matchLayerRules, type MatchedLayerRule, type Semantics } from './layer-rules';
 import type { ResolvedOptions } from './options';
 
@@ -44,6 +45,7 @@ export function linearRuleFor(formulaType: number, conv: boolean, index: number,
  */
 export function rulesFor(layers: NativeLayerInfo[], o: ResolvedOptions, spec?: NetSpec): NativeRule[] {
   if (o.semantics === 'toolbox') return toolboxRulesFor(layers, o, spec);
+  if (o.semantics === 'zennit') return zennitRulesFor(layers, o, spec);
   const perLayer = o.layerRules ? matchLayerRules(layers, o.layerRules) : [];
   return layers.map((layer, i) => {
     // Affine layers the original cannot explain (Eltwise, BatchNorm, Scale, Bias) take the
