@@ -1,9 +1,10 @@
 /**
  * Zennit's rules and composites against ../shared/vectors/onnx (relevance computed by
  * Zennit 0.5.1 in float64 on the PyTorch models, independently of caffe-lrp): every case
- * whose net needs no canonizer beyond what the ONNX exporter already did matches per image
- * within relative L2 <= max(1e-4, 3 x that image's float32-vs-float64 spread); where the
- * case has relevance_exactbn.npy (BatchNorm merged exactly) that file is the reference.
+ * matches per image within relative L2 <= max(1e-4, 3 x that image's float32-vs-float64
+ * spread); where the case has relevance_exactbn.npy (BatchNorm merged exactly, as the ONNX
+ * exporter already folded it into the convolutions) that file is the reference. The
+ * residual Adds (lowered to Eltwise SUM) get Norm from the composites' base map.
  */
 import * as fs from 'fs';
 import { Net, type RelPropOptions } from '../../lib';
@@ -42,11 +43,9 @@ function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 const CASES = fs.existsSync(sharedPath(VEC)) ? fs.readdirSync(sharedPath(VEC)).filter((c) => fs.existsSync(sharedPath(VEC, c, 'relevance.npy'))) : [];
-// Nets whose ONNX graph needs canonizers we do not have yet (residual sums, a surviving BatchNorm).
-const NEEDS_CANONIZER = /^(resnet18|mobilenet_v2)-/;
 
 describeShared('Zennit rules and composites against Zennit 0.5.1 (float64 references)', [VEC, 'models/onnx'], () => {
-  for (const name of CASES.filter((c) => !NEEDS_CANONIZER.test(c))) {
+  for (const name of CASES) {
     it(name, async () => {
       const dir = sharedPath(VEC, name);
       const meta = JSON.parse(fs.readFileSync(`${dir}/meta.json`, 'utf8')) as Meta;
