@@ -97,6 +97,8 @@ export interface RelPropOptions {
   composite?: 'EpsilonGammaBox' | 'EpsilonPlus' | 'EpsilonPlusFlat' | 'EpsilonAlpha2Beta1' | 'EpsilonAlpha2Beta1Flat';
   /** Zennit: epsilon of zennit:Epsilon (default 1e-6, the composites' dense rule). */
   epsilon?: number;
+  /** Zennit: beta of zennit:AlphaBeta (alpha - beta = 1; default alpha - 1). */
+  beta?: number;
   /** Zennit: gamma of zennit:Gamma (default 0.25). */
   gamma?: number;
   /** Zennit: ZBox's lower / upper input bounds, one number or one per input channel. */
@@ -139,7 +141,7 @@ export interface ResolvedOptions {
   zennit?: ResolvedZennit;
 }
 
-const ZENNIT_KEYS = ['composite', 'epsilon', 'gamma', 'low', 'high', 'stabilizer', 'canonize'];
+const ZENNIT_KEYS = ['composite', 'epsilon', 'beta', 'gamma', 'low', 'high', 'stabilizer', 'canonize'];
 
 const KNOWN_KEYS = new Set<string>([
   'relpropformulatype', 'rule', 'epsstab', 'alphabeta_beta', 'lastlayerindex', 'firstlayerindex', 'numclasses',
@@ -316,9 +318,9 @@ function resolveZennitOptions(o: Record<string, unknown>): ResolvedOptions {
   if (o.composite === undefined && o.rule === undefined) fail('rule', "semantics 'zennit' needs a 'zennit:' rule or a composite");
   const stabilizer = finite(o, 'stabilizer', ZENNIT_STABILIZER);
   if (stabilizer < 0) fail('stabilizer', `must be >= 0, got ${stabilizer}`);
-  const alpha = finite(o, 'alpha', 1);
+  const alpha = finite(o, 'alpha', o.beta === undefined ? 1 : finite(o, 'beta', 0) + 1);
   const defaults: ZennitDefaults = {
-    epsilon: finite(o, 'epsilon', ZENNIT_STABILIZER), alpha, beta: alpha - 1, gamma: finite(o, 'gamma', 0.25),
+    epsilon: finite(o, 'epsilon', ZENNIT_STABILIZER), alpha, beta: finite(o, 'beta', alpha - 1), gamma: finite(o, 'gamma', 0.25),
     low: resolveBound(o.low, 'low'), high: resolveBound(o.high, 'high'), stabilizer,
   };
   if (o.composite === 'EpsilonGammaBox' && (!defaults.low || !defaults.high))
