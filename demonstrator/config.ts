@@ -58,6 +58,8 @@ export interface DemoConfig {
   batchSize?: number;
   heatmapColormap: ColormapName;
   compat: boolean;
+  /** Zennit composite (config key 'composite') and its parameters; then the formula-type keys are unused. */
+  zennit?: { composite: string; low?: number[]; high?: number[]; gamma?: number; stabilizer?: number };
   /** 1-based line of each key that was present (for later errors such as "not a file"). */
   lines: Partial<Record<ConfigKey, number>>;
   /** Config file name as given (for messages). */
@@ -71,6 +73,8 @@ export const CONFIG_KEYS = [
   // extra keys of contract §2
   'lrn_backward_type', 'maxpoolingtoavgpoolinginbackwardpass', 'biastreatmenttype', 'codeexectype', 'batchsize',
   'heatmap_colormap', 'caffe_lrp_compat',
+  // Zennit's composites (semantics 'zennit'; lib/relevance/composites.ts)
+  'composite', 'zbox_low', 'zbox_high', 'gamma', 'stabilizer',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -200,6 +204,7 @@ export function parseConfig(text: string, opts: ConfigOptions = {}): ParsedConfi
     batchSize: r.int('batchsize', 1),
     heatmapColormap: r.colormap(),
     compat: (r.oneOf('caffe_lrp_compat', [0, 1]) ?? 0) === 1,
+    zennit: r.zennit(),
     lines: lineMap,
     file,
   };
@@ -279,6 +284,24 @@ class Reader {
 
   private fail(key: ConfigKey, f: Found, why: string): never {
     throw new CaffeLrpError('OPTION', `'${key}' (line ${f.keyLine}): ${why}, got '${f.value}'`, { file: this.file, line: f.valueLine });
+  }
+
+  /** The Zennit keys: a composite with its bounds (comma-separated numbers: a config value is one token), gamma and stabilizer. */
+  zennit(): DemoConfig['zennit'] {
+    const composite = this.string('composite');
+    for (const key of ['zbox_low', 'zbox_high', 'gamma', 'stabilizer'] as const) {
+      const f = this.found.get(key);
+      if (f && composite === undefined) this.fail(key, f, "applies only together with 'composite'");
+    }
+    if (composite === undefined) return undefined;
+    const list = (key: 'zbox_low' | 'zbox_high'): number[] | undefined => {
+      const f = this.found.get(key);
+      if (!f) return undefined;
+      const values = f.value.split(/[\s,]+/).filter((t) => t !== '').map(Number);
+      if (values.length === 0 || !values.every(Number.isFinite)) this.fail(key, f, 'must be one number or one per input channel');
+      return values;
+    };
+    return { composite, low: list('zbox_low'), high: list('zbox_high'), gamma: this.float('gamma', 0), stabilizer: this.float('stabilizer', 0) };
   }
 
   string(key: ConfigKey): string | undefined {

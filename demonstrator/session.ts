@@ -89,7 +89,16 @@ async function check(net: Net, opts: SessionOptions): Promise<Session> {
   }
   const numClasses = config.numClasses ?? netClasses;
 
-  const relOptions: RelPropOptions = {
+  const relOptions: RelPropOptions = config.zennit ? {
+    composite: config.zennit.composite as RelPropOptions['composite'],
+    low: config.zennit.low,
+    high: config.zennit.high,
+    gamma: config.zennit.gamma,
+    stabilizer: config.zennit.stabilizer,
+    lastlayerindex: config.lastLayerIndex,
+    firstlayerindex: config.firstLayerIndex,
+    numclasses: config.numClasses,
+  } : {
     relpropformulatype: config.relpropFormulaType,
     epsstab: config.epsstab,
     alphabeta_beta: config.alphabetaBeta,

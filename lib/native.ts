@@ -28,7 +28,15 @@ export interface NativeLayerInfo {
 
 /** One layer's rule as the engine applies it (native/engine/relevance/layer_rule.h). */
 export interface NativeRule {
-  linear?: 'epsilon' | 'alphabeta' | 'flat' | 'wsquare' | 'transpose';
+  linear?: 'epsilon' | 'alphabeta' | 'flat' | 'wsquare' | 'transpose' | 'zennit';
+  /** linear 'zennit': which of Zennit's rules (native/engine/relevance/zennit_rules.cc). */
+  zennit?: 'epsilon' | 'alphabeta' | 'gamma' | 'zbox' | 'flat' | 'wsquare';
+  /** Zennit's stabiliser of every rule but Epsilon (default 1e-6). */
+  zennitStabilizer?: number;
+  gamma?: number;
+  /** ZBox bounds: one value or one per input channel. */
+  low?: number[];
+  high?: number[];
   epsilon?: number;
   /** Alpha-beta: weight of the subtracted negative part; alpha = 1 + beta unless `alpha` is given. */
   beta?: number;

@@ -539,7 +539,7 @@ export class Net {
    * lastlayerindex -1 means the layer that computes the scores output.
    */
   private startLayer(layers: NativeLayerInfo[], o: ResolvedOptions): number {
-    if (this.fromOnnx && o.lastlayerindex === -1 && o.semantics === 'caffe' && !layers.some((l) => l.type === 'Softmax')) {
+    if (this.fromOnnx && o.lastlayerindex === -1 && o.semantics !== 'toolbox' && !layers.some((l) => l.type === 'Softmax')) {
       const i = layers.findIndex((l) => l.tops.includes(this.scoresBlob));
       if (i >= 0) return i;
     }

@@ -154,7 +154,7 @@ LayerRule ReadRule(const Napi::Value& v, int index) {
   Napi::Object o = v.As<Napi::Object>();
   r.linear = Choice(o, "linear", LinearRule::kEpsilon,
                     {{"epsilon", LinearRule::kEpsilon}, {"alphabeta", LinearRule::kAlphaBeta}, {"flat", LinearRule::kFlat},
-                     {"wsquare", LinearRule::kWSquare}, {"transpose", LinearRule::kTranspose}},
+                     {"wsquare", LinearRule::kWSquare}, {"transpose", LinearRule::kTranspose}, {"zennit", LinearRule::kZennit}},
                     where);
   r.pool = Choice(o, "pool", PoolRule::kWinnerTakeAll,
                   {{"wta", PoolRule::kWinnerTakeAll}, {"proportional", PoolRule::kProportional},
@@ -175,6 +175,23 @@ LayerRule ReadRule(const Napi::Value& v, int index) {
   if (o.Has("biasTreatment")) r.bias_treatment = static_cast<int>(Integer(o.Get("biasTreatment"), where + ".biasTreatment", 0, 1));
   if (o.Has("compatGroupBias")) r.compat_group_bias = o.Get("compatGroupBias").ToBoolean().Value();
   if (o.Has("flatOverDepth")) r.flat_over_depth = o.Get("flatOverDepth").ToBoolean().Value();
+  r.zennit = Choice(o, "zennit", ZennitRule::kEpsilon,
+                    {{"epsilon", ZennitRule::kEpsilon}, {"alphabeta", ZennitRule::kAlphaBeta}, {"gamma", ZennitRule::kGamma},
+                     {"zbox", ZennitRule::kZBox}, {"flat", ZennitRule::kFlat}, {"wsquare", ZennitRule::kWSquare}},
+                    where);
+  if (o.Has("zennitStabilizer")) r.zennit_stabilizer = static_cast<float>(FiniteNumber(o.Get("zennitStabilizer"), where + ".zennitStabilizer"));
+  if (o.Has("gamma")) r.gamma = static_cast<float>(FiniteNumber(o.Get("gamma"), where + ".gamma"));
+  for (const char* bound : {"low", "high"}) {
+    if (!o.Has(bound)) continue;
+    const Napi::Value v = o.Get(bound);
+    if (!v.IsArray()) throw EngineError(where + "." + bound + " must be an array of numbers");
+    const Napi::Array a = v.As<Napi::Array>();
+    if (a.Length() < 1 || a.Length() > 4096) throw EngineError(where + "." + bound + " must have 1 to 4096 values");
+    std::vector<float>& out = bound[0] == 'l' ? r.low : r.high;
+    for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(static_cast<float>(FiniteNumber(a.Get(i), where + "." + bound)));
+  }
+  if (r.linear == LinearRule::kZennit && r.zennit == ZennitRule::kZBox && (r.low.empty() || r.high.empty()))
+    throw EngineError(where + ": the zennit ZBox rule needs 'low' and 'high'");
   if (o.Has("compatSumPoolBeta")) r.compat_sum_pool_beta = o.Get("compatSumPoolBeta").ToBoolean().Value();
   return r;
 }

@@ -27,14 +27,14 @@ import { CaffeLrpError } from '../errors';
 import { showValue } from './show-value';
 import type { NativeLayerInfo } from '../native';
 
-export type Semantics = 'caffe' | 'toolbox';
-export const SEMANTICS: readonly Semantics[] = ['caffe', 'toolbox'];
+export type Semantics = 'caffe' | 'toolbox' | 'zennit';
+export const SEMANTICS: readonly Semantics[] = ['caffe', 'toolbox', 'zennit'];
 
 /** The canonical rule kinds (aliases: 'ww' = 'wsquare'). */
 export type RuleKind = 'simple' | 'epsilon' | 'alphabeta' | 'flat' | 'wsquare';
 
 /** Rule names accepted per semantics, with their canonical kind. */
-export const LAYER_RULE_NAMES: Record<Semantics, Record<string, RuleKind>> = {
+export const LAYER_RULE_NAMES: Record<'caffe' | 'toolbox', Record<string, RuleKind>> = {
   caffe: { epsilon: 'epsilon', alphabeta: 'alphabeta', flat: 'flat', wsquare: 'wsquare', ww: 'wsquare' },
   toolbox: { simple: 'simple', epsilon: 'epsilon', alphabeta: 'alphabeta', flat: 'flat', ww: 'wsquare', wsquare: 'wsquare' },
 };
@@ -70,7 +70,7 @@ function fail(field: string, message: string): never {
 
 /** Validates one rule (global or per layer) and fills in the defaults. */
 export function resolveRule(
-  value: unknown, semantics: Semantics, defaults: { epsilon: number; alpha: number; beta: number }, field: string,
+  value: unknown, semantics: 'caffe' | 'toolbox', defaults: { epsilon: number; alpha: number; beta: number }, field: string,
 ): ResolvedLayerRule {
   const entry: Record<string, unknown> = typeof value === 'string' ? { rule: value } : (value as Record<string, unknown>);
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
@@ -107,7 +107,7 @@ export function resolveRule(
 
 /** Validates the `layerRules` option (the layers are matched later, against the net). */
 export function resolveLayerRules(
-  value: unknown, semantics: Semantics, defaults: { epsilon: number; alpha: number; beta: number },
+  value: unknown, semantics: 'caffe' | 'toolbox', defaults: { epsilon: number; alpha: number; beta: number },
 ): Record<string, ResolvedLayerRule> {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     fail('layerRules', `must be an object mapping layer names, indices, '@first', '@last' or types to rules, got ${showValue(value)}`);
@@ -120,7 +120,7 @@ export function resolveLayerRules(
 }
 
 /** A layer's rule from `layerRules`, with the selector that chose it (for error messages). */
-export interface MatchedLayerRule extends ResolvedLayerRule { key: string }
+export type MatchedLayerRule<T = ResolvedLayerRule> = T & { key: string };
 
 /** Layer types whose relevance is a linear rule (the ones Caffe-semantics layerRules may change). */
 export const LINEAR_RULE_TYPES: ReadonlySet<string> = new Set(['Convolution', 'InnerProduct', 'Eltwise', 'BatchNorm', 'Scale', 'Bias']);
@@ -130,14 +130,14 @@ const WEIGHTED_TYPES = new Set(['Convolution', 'InnerProduct']);
  * The rule each layer gets from `layerRules` (undefined: the global rule), checking that
  * every key selects at least one layer.
  */
-export function matchLayerRules(
-  layers: NativeLayerInfo[], rules: Record<string, ResolvedLayerRule>,
-): (MatchedLayerRule | undefined)[] {
+export function matchLayerRules<T = ResolvedLayerRule>(
+  layers: NativeLayerInfo[], rules: Record<string, T>,
+): (MatchedLayerRule<T> | undefined)[] {
   const weighted = layers.filter((l) => WEIGHTED_TYPES.has(l.type)).map((l) => l.index);
   const first = weighted.length ? Math.min(...weighted) : -1;
   const last = weighted.length ? Math.max(...weighted) : -1;
   const used = new Set<string>();
-  const pick = (key: string): MatchedLayerRule | undefined => {
+  const pick = (key: string): MatchedLayerRule<T> | undefined => {
     if (!Object.prototype.hasOwnProperty.call(rules, key)) return undefined;
     used.add(key);
     return { key, ...rules[key] };

@@ -7,6 +7,8 @@
 import { CaffeLrpError } from '../errors';
 import { showValue } from './show-value';
 import { resolveLayerRules, resolveRule, SEMANTICS, type LayerRulesOption, type ResolvedLayerRule, type Semantics } from './layer-rules';
+import { COMPOSITES, type CompositeName } from './composites';
+import { isZennitRuleName, resolveBound, resolveZennitRule, ZENNIT_STABILIZER, type ZennitDefaults, type ZennitRule } from './zennit-rules';
 
 export const FORMULA_TYPES = [0, 2, 11, 99, 26, 166, 54, 56, 58, 60, 100, 102, 104, 114] as const;
 export type FormulaType = (typeof FORMULA_TYPES)[number];
@@ -91,6 +93,32 @@ export interface RelPropOptions {
    * Eltwise, BatchNorm, Scale, Bias) may be selected.
    */
   layerRules?: LayerRulesOption;
+  /**
+   * Semantics 'zennit' (implied by a `zennit:` rule or a composite): one of Zennit's
+   * composites, with Zennit's defaults ('EpsilonGammaBox' needs `low` and `high`).
+   */
+  composite?: 'EpsilonGammaBox' | 'EpsilonPlus' | 'EpsilonPlusFlat' | 'EpsilonAlpha2Beta1' | 'EpsilonAlpha2Beta1Flat';
+  /** Zennit: epsilon of zennit:Epsilon (default 1e-6, the composites' dense rule). */
+  epsilon?: number;
+  /** Zennit: beta of zennit:AlphaBeta (alpha - beta = 1; default alpha - 1). */
+  beta?: number;
+  /** Zennit: gamma of zennit:Gamma (default 0.25). */
+  gamma?: number;
+  /** Zennit: ZBox's lower / upper input bounds, one number or one per input channel. */
+  low?: number | number[];
+  high?: number | number[];
+  /** Zennit: the stabiliser of every rule but Epsilon (default 1e-6). */
+  stabilizer?: number;
+  /** Zennit: rewrite the net before attribution (BatchNorm merging, residual sums). Not implemented yet: must be false or absent. */
+  canonize?: boolean;
+}
+
+/** Semantics 'zennit': the rule or composite, its defaults and the per-layer overrides. */
+export interface ResolvedZennit {
+  defaults: ZennitDefaults;
+  composite?: CompositeName;
+  rule?: ZennitRule;
+  layerRules?: Record<string, ZennitRule>;
 }
 
 export interface ResolvedOptions {
@@ -112,13 +140,17 @@ export interface ResolvedOptions {
   toolboxRule?: ResolvedLayerRule;
   /** The validated layerRules option (matched against the net's layers by the policy). */
   layerRules?: Record<string, ResolvedLayerRule>;
+  /** Semantics 'zennit' only. */
+  zennit?: ResolvedZennit;
 }
+
+const ZENNIT_KEYS = ['composite', 'epsilon', 'beta', 'gamma', 'low', 'high', 'stabilizer', 'canonize'];
 
 const KNOWN_KEYS = new Set<string>([
   'relpropformulatype', 'rule', 'epsstab', 'alphabeta_beta', 'lastlayerindex', 'firstlayerindex', 'numclasses',
   'auxiliaryvariable_maxlayerindexforflatdistinconv', 'codeexectype', 'lrn_forward_type', 'lrn_backward_type',
   'maxpoolingtoavgpoolinginbackwardpass', 'biastreatmenttype', 'has_init_relevance', 'relevance_for_init', 'compat',
-  'conservation', 'semantics', 'alpha', 'layerRules',
+  'conservation', 'semantics', 'alpha', 'layerRules', ...ZENNIT_KEYS,
 ]);
 
 function fail(field: string, message: string): never {
@@ -181,6 +213,10 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   for (const key of Object.keys(o)) if (!KNOWN_KEYS.has(key)) fail(key, `unknown option (known: ${[...KNOWN_KEYS].join(', ')})`);
   if (o.semantics !== undefined && !(SEMANTICS as readonly unknown[]).includes(o.semantics))
     fail('semantics', `must be one of ${SEMANTICS.join(', ')}, got ${showValue(o.semantics)}`);
+  if (o.semantics === 'zennit' || (o.semantics === undefined && (o.composite !== undefined || isZennitRuleName(o.rule))))
+    return resolveZennitOptions(o);
+  for (const key of ZENNIT_KEYS)
+    if (o[key] !== undefined) fail(key, `applies to Zennit's rules only (semantics 'zennit', a 'zennit:' rule or a composite)`);
   if (o.semantics === 'toolbox') return resolveToolboxOptions(o);
   if (o.alpha !== undefined)
     fail('alpha', "is the toolbox's alpha-beta parameter (semantics 'toolbox'); Caffe semantics take alphabeta_beta (alpha = 1 + beta)");
@@ -271,5 +307,71 @@ function resolveToolboxOptions(o: Record<string, unknown>): ResolvedOptions {
     semantics: 'toolbox',
     toolboxRule,
     layerRules: o.layerRules === undefined ? undefined : resolveLayerRules(o.layerRules, 'toolbox', defaults),
+  };
+}
+
+/** Options under Zennit 0.5.1's conventions (semantics 'zennit'). */
+function resolveZennitOptions(o: Record<string, unknown>): ResolvedOptions {
+  for (const key of ['relpropformulatype', 'alphabeta_beta', 'epsstab', 'auxiliaryvariable_maxlayerindexforflatdistinconv', 'compat',
+    'maxpoolingtoavgpoolinginbackwardpass', 'lrn_backward_type'])
+    if (o[key] !== undefined)
+      fail(key, "does not apply under semantics 'zennit' (choose a composite or a 'zennit:' rule with epsilon, alpha, beta, gamma, low, high, stabilizer, layerRules)");
+  if (integer(o, 'biastreatmenttype', 0, [0, 1]) !== 0) fail('biastreatmenttype', "must be 0 under semantics 'zennit'");
+  if (o.canonize === true)
+    throw new CaffeLrpError('UNSUPPORTED', "option 'canonize': canonizers (BatchNorm merging, residual sums) are not implemented yet; pass canonize: false (the net as loaded)");
+  if (o.canonize !== undefined && o.canonize !== false) fail('canonize', `must be true or false, got ${showValue(o.canonize)}`);
+  if (o.composite !== undefined && !(COMPOSITES as readonly unknown[]).includes(o.composite))
+    fail('composite', `unknown composite ${showValue(o.composite)} (composites: ${COMPOSITES.join(', ')})`);
+  if (o.composite !== undefined && o.rule !== undefined) fail('rule', "give either 'rule' or 'composite' (use layerRules to change a composite's rule for some layers)");
+  if (o.composite === undefined && o.rule === undefined) fail('rule', "semantics 'zennit' needs a 'zennit:' rule or a composite");
+  const stabilizer = finite(o, 'stabilizer', ZENNIT_STABILIZER);
+  if (stabilizer < 0) fail('stabilizer', `must be >= 0, got ${stabilizer}`);
+  const alpha = finite(o, 'alpha', o.beta === undefined ? 1 : finite(o, 'beta', 0) + 1);
+  const defaults: ZennitDefaults = {
+    epsilon: finite(o, 'epsilon', ZENNIT_STABILIZER), alpha, beta: finite(o, 'beta', alpha - 1), gamma: finite(o, 'gamma', 0.25),
+    low: resolveBound(o.low, 'low'), high: resolveBound(o.high, 'high'), stabilizer,
+  };
+  if (o.composite === 'EpsilonGammaBox' && (!defaults.low || !defaults.high))
+    fail('composite', "EpsilonGammaBox needs 'low' and 'high' (the bounds of the input: numbers or one per channel, e.g. (0 - mean) / std and (1 - mean) / std)");
+  const last = integer(o, 'lastlayerindex', -1);
+  if (last < -2) fail('lastlayerindex', `must be -1, -2 or a layer index, got ${last}`);
+  const first = integer(o, 'firstlayerindex', 0);
+  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
+  integer(o, 'codeexectype', -1, [-1, 0, 1]);
+  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
+  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
+  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
+  const hasInit = bool(o, 'has_init_relevance');
+  let layerRules: Record<string, ZennitRule> | undefined;
+  if (o.layerRules !== undefined) {
+    if (o.layerRules === null || typeof o.layerRules !== 'object' || Array.isArray(o.layerRules))
+      fail('layerRules', `must be an object mapping layer names, indices, '@first', '@last' or types to rules, got ${showValue(o.layerRules)}`);
+    layerRules = {};
+    for (const [key, entry] of Object.entries(o.layerRules as Record<string, unknown>)) {
+      if (key.trim() === '') fail('layerRules', 'empty layer selector');
+      layerRules[key] = resolveZennitRule(entry, defaults, `layerRules.${key}`);
+    }
+  }
+  return {
+    formulaType: 0,
+    epsstab: defaults.epsilon,
+    beta: 0,
+    lastlayerindex: last,
+    firstlayerindex: first,
+    numclasses,
+    aux: -1,
+    lrnBackwardType: -1,
+    poolToAvg: false,
+    biasTreatment: 0,
+    initRelevance: hasInit ? finite(o, 'relevance_for_init', 1.0) : undefined,
+    compat: false,
+    conservation: bool(o, 'conservation'),
+    semantics: 'zennit',
+    zennit: {
+      defaults,
+      composite: o.composite as CompositeName | undefined,
+      rule: o.rule === undefined ? undefined : resolveZennitRule(o.rule, defaults, 'rule'),
+      layerRules,
+    },
   };
 }

@@ -7,6 +7,7 @@ import { CaffeLrpError } from '../errors';
 import type { NativeLayerInfo, NativeRule } from '../native';
 import type { NetSpec } from '../caffe/netspec-types';
 import { toolboxRulesFor } from '../toolbox/policy';
+import { zennitRulesFor } from './zennit-policy';
 import { LINEAR_RULE_TYPES, matchLayerRules, type MatchedLayerRule, type Semantics } from './layer-rules';
 import type { ResolvedOptions } from './options';
 
@@ -44,6 +45,7 @@ export function linearRuleFor(formulaType: number, conv: boolean, index: number,
  */
 export function rulesFor(layers: NativeLayerInfo[], o: ResolvedOptions, spec?: NetSpec): NativeRule[] {
   if (o.semantics === 'toolbox') return toolboxRulesFor(layers, o, spec);
+  if (o.semantics === 'zennit') return zennitRulesFor(layers, o, spec);
   // like lastlayerindex, a layer index past the net is a mistake, not "every layer"
   if (o.aux >= layers.length)
     throw new CaffeLrpError('OPTION', `option 'auxiliaryvariable_maxlayerindexforflatdistinconv': ${o.aux} is past the net's last layer ${layers.length - 1}`);

@@ -38,7 +38,8 @@ describe('relevance options', () => {
     ['a start layer outside the net', { relpropformulatype: 0, lastlayerindex: 99 }, /'lastlayerindex': 99 is outside the net/],
     ['a first layer above the start', { relpropformulatype: 0, lastlayerindex: 2, firstlayerindex: 4 }, /'firstlayerindex': 4 is above the start layer/],
     ['lrn_backward_type 2', { relpropformulatype: 0, lrn_backward_type: 2 }, /'lrn_backward_type': must be one of -1, 0, 1/],
-    ['an unknown option', { relpropformulatype: 0, epsilon: 1 }, /option 'epsilon': unknown option/],
+    ['an unknown option', { relpropformulatype: 0, epsilonn: 1 }, /option 'epsilonn': unknown option/],
+    ["a Zennit option under Caffe semantics", { relpropformulatype: 0, epsilon: 1 }, /option 'epsilon': applies to Zennit's rules only/],
     ['compat as a string', { relpropformulatype: 0, compat: 'yes' }, /'compat': must be true or false/],
   ])('rejects %s', async (_, opts, message) => {
     await expect(net.backwardRelevanceMulti([[0], [1]], opts as never)).rejects.toMatchObject({ code: 'OPTION', message: expect.stringMatching(message) });

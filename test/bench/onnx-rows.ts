@@ -51,10 +51,16 @@ export async function onnxRows(sgemmGflops: number, timeIt: Timer, repeats: (bat
       ['forward + epsilon (0)', (x, b) => net.explain(x, { relpropformulatype: 0, epsstab: 1, targets: Array(b).fill('top1') })],
       ['forward + alphabeta (2)', (x, b) => net.explain(x, { relpropformulatype: 2, alphabeta_beta: 1, targets: Array(b).fill('top1') })],
     ];
+    // Zennit's composites (semantics 'zennit'), on ResNet-18 at batch 10 only. The bounds are
+    // the ImageNet-normalised [0, 1] pixel range, as in the vectors.
+    const zennitRows: [string, (x: Float32Array, b: number) => Promise<unknown>][] = name !== 'ResNet-18' ? [] : [
+      ['zennit EpsilonGammaBox', (x, b) => net.explain(x, { composite: 'EpsilonGammaBox', low: [-2.1179, -2.0357, -1.8044], high: [2.2489, 2.4286, 2.64], targets: Array(b).fill('top1') })],
+      ['zennit EpsilonPlus', (x, b) => net.explain(x, { composite: 'EpsilonPlus', targets: Array(b).fill('top1') })],
+    ];
     for (const batch of [1, 10]) {
       await net.reshape(batch);
       const x = Float32Array.from({ length: batch * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001));
-      for (const [label, fn] of rows) {
+      for (const [label, fn] of batch === 10 ? [...rows, ...zennitRows] : rows) {
         const t = await timeIt(repeats(batch), () => fn(x, batch));
         const ms = t.median / batch;
         const gflops = label === 'forward' ? ((flops / (ms / 1e3)) / 1e9).toFixed(1) : '';

@@ -28,7 +28,7 @@ const LAYERS = [layer(0, 'conv1', 'Convolution'), layer(1, 'relu1', 'ReLU'), lay
 
 describe('validation', () => {
   test('semantics', () => {
-    expect(optionError({ semantics: 'matlab' })).toMatch(/option 'semantics': must be one of caffe, toolbox, got "matlab"/);
+    expect(optionError({ semantics: 'matlab' })).toMatch(/option 'semantics': must be one of caffe, toolbox, zennit, got "matlab"/);
     expect(resolveOptions({ semantics: 'toolbox' })).toMatchObject({ semantics: 'toolbox', toolboxRule: { rule: 'simple' } });
     expect(resolveOptions({ rule: 'epsilon' })).toMatchObject({ semantics: 'caffe', formulaType: 0, layerRules: undefined });
   });

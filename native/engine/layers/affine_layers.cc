@@ -104,7 +104,8 @@ void EltwiseLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, cons
         case LinearRule::kAlphaBeta: out = AlphaBetaShare(v, r[i], zp, zn, alpha, beta, tiny); break;
         case LinearRule::kFlat: out = r[i] / static_cast<float>(kn); break;
         case LinearRule::kWSquare: out = csq != 0.0f ? c * c / csq * r[i] : 0.0f; break;
-        case LinearRule::kTranspose: out = c * r[i]; break;
+        case LinearRule::kTranspose:
+        case LinearRule::kZennit: out = c * r[i]; break;  // no zennit rule on a sum: the gradient
       }
       bottom[k]->diff()[i] = out;
     }

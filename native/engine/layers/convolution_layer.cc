@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "engine/relevance/linear_rules.h"
+#include "engine/relevance/zennit_rules.h"
 
 namespace caffe_lrp {
 
@@ -113,6 +116,24 @@ void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, W
   }
 }
 
+// The column form (all groups, group-major) of `count` images whose channel c is the
+// constant values[c] (values of size 1: one value for every channel); 0 at padding.
+std::vector<float> ConvolutionLayer::ConstantColumns(const std::vector<float>& values, int64_t count, int64_t cp, const char* what) const {
+  const int64_t plane = geom_.height * geom_.width, image_size = geom_.channels * plane;
+  if (values.size() != 1 && static_cast<int64_t>(values.size()) != geom_.channels)
+    Fail(std::string("zennit rule: '") + what + "' has " + std::to_string(values.size()) + " values; give one or one per input channel (" +
+         std::to_string(geom_.channels) + ")");
+  std::vector<float> images(static_cast<size_t>(count * image_size));
+  for (int64_t n = 0; n < count; ++n)
+    for (int64_t c = 0; c < geom_.channels; ++c)
+      std::fill_n(images.begin() + n * image_size + c * plane, plane, values.size() == 1 ? values[0] : values[c]);
+  const ConvGeometry gg = GroupGeometry();
+  const int64_t kg = geom_.taps() / group_, group_size = gg.channels * plane;
+  std::vector<float> cols(static_cast<size_t>(group_ * kg * cp));
+  for (int g = 0; g < group_; ++g) Im2Col(images.data() + g * group_size, gg, cols.data() + g * kg * cp, cp, count, image_size);
+  return cols;
+}
+
 void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) {
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
@@ -136,7 +157,15 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
     }
     // Only alpha-beta looks at the inputs in column form: epsilon applies x after col2im,
     // and flat, w^2 and the transposed rule do not use x at all.
-    float* cols = ab ? ws.Get(0, static_cast<size_t>(kg * cp)) : nullptr;
+    const bool zennit = rule.linear == LinearRule::kZennit;
+    float* cols = ab || zennit ? ws.Get(0, static_cast<size_t>(kg * cp)) : nullptr;
+    // Zennit's padding-aware rules: the column form of constant images (ones, ZBox's bounds).
+    std::vector<float> ones_cols, low_cols, high_cols;
+    if (ZennitNeedsOnes(rule)) ones_cols = ConstantColumns(std::vector<float>{1.0f}, count, cp, "ones");
+    if (ZennitNeedsBounds(rule)) {
+      low_cols = ConstantColumns(rule.low, count, cp, "low");
+      high_cols = ConstantColumns(rule.high, count, cp, "high");
+    }
     float* rcols = ws.Get(2, static_cast<size_t>(kg * cp));
     const float* xb = bottom[0]->data() + first * image_size;
     float* diff = bottom[0]->diff() + first * image_size;
@@ -164,6 +193,12 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       }
       lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
       lp.may_defer_input_factor = defer;
+      const int64_t group_cols = g * kg * cp;
+      if (!ones_cols.empty()) lp.ones = ones_cols.data() + group_cols;
+      if (!low_cols.empty()) {
+        lp.low = low_cols.data() + group_cols;
+        lp.high = high_cols.data() + group_cols;
+      }
       deferred = ApplyLinearRule(rule, lp, ws);
       if (deferred != defer) Fail("internal: groups disagree on the deferred input factor");
       Col2Im(rcols, cp, gg, diff + g * group_size, count, image_size);

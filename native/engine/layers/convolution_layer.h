@@ -2,6 +2,7 @@
 // im2col + one sgemm per group, over blocks of images. Its relevance rules are the shared
 // linear rules applied per group to the block's column matrix.
 #pragma once
+#include <vector>
 #include "engine/layer.h"
 #include "engine/math.h"
 #include "engine/relevance/linear_rules.h"
@@ -24,6 +25,7 @@ class ConvolutionLayer : public Layer {
   static constexpr int64_t kPerImagePositions = 512;
   // The geometry of one group's input channels.
   ConvGeometry GroupGeometry() const;
+  std::vector<float> ConstantColumns(const std::vector<float>& values, int64_t count, int64_t cp, const char* what) const;
   // Images per block (see convolution_layer.cc).
   int64_t BlockSize(int64_t n) const;
 

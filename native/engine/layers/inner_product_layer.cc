@@ -1,5 +1,9 @@
 #include "engine/layers/inner_product_layer.h"
 
+#include <vector>
+
+#include "engine/relevance/zennit_rules.h"
+
 #include "engine/math.h"
 #include "engine/relevance/linear_rules.h"
 #include "engine/skinny_gemm.h"
@@ -78,6 +82,16 @@ void InnerProductLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top,
     signed_.Prepare(W(), m * k);
     lp.w_pos = signed_.pos();
     lp.w_neg = signed_.neg();
+  }
+  // ZBox on a dense layer: one bound for every input (no channels to tell apart).
+  std::vector<float> low, high;
+  if (ZennitNeedsBounds(rule)) {
+    if (rule.low.size() != 1 || rule.high.size() != 1)
+      Fail("zennit rule ZBox on an InnerProduct layer takes one 'low' and one 'high' value");
+    low.assign(static_cast<size_t>(k * n), rule.low[0]);
+    high.assign(static_cast<size_t>(k * n), rule.high[0]);
+    lp.low = low.data();
+    lp.high = high.data();
   }
   ApplyLinearRule(rule, lp, ws);
   Transpose(rx, k, n, bottom[0]->diff());

@@ -3,6 +3,7 @@
 // Toolbox's conventions) to these rules lives in the TypeScript layer
 // (lib/relevance/policy.ts, lib/toolbox/policy.ts); layers only know how to apply a rule kind.
 #pragma once
+#include <vector>
 
 namespace caffe_lrp {
 
@@ -14,7 +15,14 @@ enum class LinearRule {
   kFlat,       // uniform over the receptive field
   kWSquare,    // w^2 / sum w^2
   kTranspose,  // W^T R: deconvolution / guided backprop (no x factor, no division)
+  kZennit,     // one of Zennit 0.5.1's rules (ZennitRule), see zennit_rules.cc
 };
+
+// Zennit's rules for linear layers (semantics 'zennit'). Their stabiliser is
+// stab(z) = z + s sign(z) with sign(0) = +1 (also for -0); s = `epsilon` for kEpsilon and
+// `zennit_stabilizer` for all others. Biases enter as Zennit's passes let them (see
+// zennit_rules.cc).
+enum class ZennitRule { kEpsilon, kAlphaBeta, kGamma, kZBox, kFlat, kWSquare };
 
 // Rules for pooling layers.
 //   kWinnerTakeAll      MAX: all of R_j to the first maximum (Caffe); AVE/SUM: as kProportional
@@ -59,6 +67,13 @@ struct LayerRule {
   // Flat rule normalisation for convolutions: false = 1/(kh*kw) (original Caffe plugin),
   // true = 1/(C_in/group*kh*kw) (the stand-alone toolbox).
   bool flat_over_depth = false;
+  // Semantics 'zennit' (linear == kZennit): which rule, its stabiliser and parameters.
+  // Alpha-beta reads Alpha()/beta (ZPlus = alpha 1, beta 0). ZBox bounds: one value, or one
+  // per input channel of the layer.
+  ZennitRule zennit = ZennitRule::kEpsilon;
+  float zennit_stabilizer = 1e-6f;
+  float gamma = 0.25f;
+  std::vector<float> low, high;
 
   // The weight of the positive part: the Caffe plugin's alpha = 1 + beta unless given.
   float Alpha() const { return has_alpha ? alpha : 1.0f + beta; }

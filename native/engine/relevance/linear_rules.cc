@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/math.h"
 #include "engine/skinny_gemm.h"
+#include "engine/relevance/zennit_rules.h"
 
 namespace caffe_lrp {
 namespace {
@@ -334,6 +335,7 @@ bool ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& 
     case LinearRule::kFlat: Flat(lp); return false;
     case LinearRule::kWSquare: WSquare(lp, ws); return false;
     case LinearRule::kTranspose: Transposed(lp); return false;
+    case LinearRule::kZennit: ApplyZennitRule(rule, lp); return false;
   }
   throw EngineError("unknown linear rule");
 }
@@ -361,6 +363,7 @@ void ApplyDiagonalRule(const LayerRule& rule, const DiagonalProblem& dp) {
           case LinearRule::kFlat:
           case LinearRule::kWSquare: out = a != 0.0f ? r : 0.0f; break;  // one input per output
           case LinearRule::kTranspose: out = a * r; break;
+          case LinearRule::kZennit: out = a * r; break;  // no zennit rule on affine maps: the gradient
         }
         dp.rx[i] = out;
       }

@@ -38,6 +38,10 @@ struct LinearProblem {
   const float* w_neg = nullptr;
   // Flat rule: each input receives sum_j R_j / flat_divisor.
   double flat_divisor = 1;
+  // Zennit rules (zennit_rules.h): column forms of an all-ones input and of ZBox's bounds.
+  const float* ones = nullptr;
+  const float* low = nullptr;
+  const float* high = nullptr;
 };
 
 // Returns true when the input factor x was left to the caller (see may_defer_input_factor).
