@@ -20,7 +20,7 @@ const ubsan = execFileSync('g++', ['-print-file-name=libubsan.so']).toString().t
 // `node native/asan.js <test paths>` runs those instead (e.g. test/hostile/corpus.test.ts, which then
 // runs its native-reaching cases only)
 const chosen = process.argv.slice(2);
-const tests = chosen.length ? chosen : ['test/engine', 'test/relevance', 'test/api', 'test/toolbox', 'test/demonstrator/rawhm-native', 'test/hostile', 'test/onnx/lowering', 'test/onnx/fuzz', 'test/onnx/ultraface'];
+const tests = chosen.length ? chosen : ['test/engine', 'test/relevance', 'test/api', 'test/toolbox', 'test/demonstrator/rawhm-native', 'test/hostile', 'test/onnx/lowering', 'test/onnx/fuzz', 'test/onnx/ultraface', 'test/zennit'];
 run(process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), '--runInBand', ...tests], {
   CAFFE_LRP_NATIVE: path.join(root, 'build-asan', 'Release', 'caffe_lrp.node'),
   LD_PRELOAD: `${runtime} ${ubsan}`,
