@@ -75,9 +75,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const worker = new Worker<ChunkJob>(o.queue, process_, {
     connection: connect(o.url),
     concurrency: o.concurrency,
-    lockDuration: o.lockDuration,
-    stalledInterval: o.stalledInterval,
     maxStalledCount: 3,
+    // Only the values given: BullMQ takes an explicit undefined as the setting, not as its default.
+    ...(o.lockDuration === undefined ? {} : { lockDuration: o.lockDuration }),
+    ...(o.stalledInterval === undefined ? {} : { stalledInterval: o.stalledInterval }),
   });
   worker.on('completed', (job) => o.log(`run ${job.data.run}: chunk ${job.id} done (${job.data.entries.length} images)`));
   worker.on('failed', (job, err) => o.log(`run ${job?.data.run}: chunk ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`));
