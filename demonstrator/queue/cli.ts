@@ -123,8 +123,8 @@ export function runCommand(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
-      // Redis handles of finished one-shot commands must not keep the process alive.
-      if (process.argv[2] !== 'worker') setImmediate(() => process.exit(code));
+      // Redis handles (BullMQ leaves connections it was given open) must not keep a finished command alive.
+      setImmediate(() => process.exit(code));
     },
     (e: unknown) => {
       process.stderr.write(`lrp-queue: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -72,8 +72,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   };
 
   const { Worker } = bullmq();
+  const workerConnection = connect(o.url);
   const worker = new Worker<ChunkJob>(o.queue, process_, {
-    connection: connect(o.url),
+    connection: workerConnection,
     concurrency: o.concurrency,
     maxStalledCount: 3,
     // Only the values given: BullMQ takes an explicit undefined as the setting, not as its default.
@@ -94,4 +95,5 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   });
   for (const s of sessions.values()) await s.then((x) => x.net.dispose()).catch(() => undefined);
   redis.disconnect();
+  workerConnection.disconnect();
 }
