@@ -82,12 +82,10 @@ describeIfRedis('lrp-queue on a real redis-server', (redisBin) => {
     expect(s.stderr).toMatch(/submitted 200 images in 25 jobs of up to 8/);
     expect(s.code).toBe(0);
     const run = s.stdout.trim().split('\n').pop() as string;
-    if (process.env.DBG) process.stderr.write(`submitted ${run} ${s.stderr}\n`);
     expect(run).toMatch(/^[a-z0-9]+-[0-9a-f]{8}$/);
     const ws = [startWorker(queue), startWorker(queue), startWorker(queue)];
     current = ws;
     await during(ws, run);
-    if (process.env.DBG) process.stderr.write(`disturbed\n`);
     await until('the run to complete', async () => (await runStatus(redis.url, queue, run)).complete);
     for (const w of ws) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
     const codes = await Promise.all(ws.map((w) => w.exited));
