@@ -9,7 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 
-export const ROOT = path.resolve(__dirname, '../..');
+/** The package root, from test/queue (ts-jest) or dist/test/queue (the compiled bench). */
+export const ROOT = fs.existsSync(path.resolve(__dirname, '../../package.json')) ? path.resolve(__dirname, '../..') : path.resolve(__dirname, '../../..');
 const DEMO = path.join(ROOT, 'demonstrator');
 
 export interface Case {
