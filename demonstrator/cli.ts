@@ -50,12 +50,14 @@ interface Args {
   quiet: boolean;
   minimal: boolean;
   threads?: number;
+  shard?: { index: number; count: number };
+  manifest?: string;
 }
 
 class UsageError extends Error {}
 
 function usageLine(cmd: string): string {
-  return `usage: ${cmd} [--quiet] [--threads N] [--minimal-output] <config> <filelist> <prefix>`;
+  return `usage: ${cmd} [--quiet] [--threads N] [--minimal-output] [--shard i/n] [--manifest FILE] <config> <filelist> <prefix>`;
 }
 
 function helpText(cmd: string): string {
@@ -77,6 +79,9 @@ Outputs per image, under standalone_outpath: <name>_rawhm.txt, <name>_toptenscor
 Options:
   --minimal-output   write only _rawhm.txt and the scores file${minimal ? ' (always on for this command)' : ''}
   --threads N        threads for the engine (sets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS)
+  --shard i/n        only batches b with b mod n = i (0 <= i < n), so n processes cover the list;
+                     also from LRP_SHARD_INDEX (or JOB_COMPLETION_INDEX) with LRP_SHARD_COUNT
+  --manifest FILE    also write FILE: one JSON line per image (image, line, status, outputs, error)
   --quiet, -q        no progress bar, warnings or summary line (errors are still printed)
   --help, -h         this text
   --version, -V      the caffe-lrp version
@@ -91,6 +96,8 @@ const FLAGS = {
   quiet: { type: 'boolean', short: 'q' },
   'minimal-output': { type: 'boolean' },
   threads: { type: 'string' },
+  shard: { type: 'string' },
+  manifest: { type: 'string' },
 } as const;
 
 /** The flag closest to a misspelt one ('--quite' → '--quiet'), if any is close. */
@@ -146,7 +153,27 @@ function parseArgs(argv: string[]): Args {
     if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 1024) throw new UsageError(`--threads must be an integer from 1 to 1024, got '${t}'`);
     a.threads = Number(t);
   }
+  if (v.shard !== undefined) a.shard = parseShard(v.shard, '--shard');
+  if (v.manifest !== undefined) a.manifest = v.manifest;
   return a;
+}
+
+/** 'i/n' with 0 <= i < n. */
+function parseShard(text: string, what: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new UsageError(`${what} must be i/n with 0 <= i < n (e.g. 0/3), got '${text}'`);
+  return { index, count };
+}
+
+/** The shard from the environment: LRP_SHARD_INDEX or JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) with LRP_SHARD_COUNT. */
+function envShard(env: Record<string, string | undefined>): { index: number; count: number } | undefined {
+  const count = env.LRP_SHARD_COUNT;
+  if (count === undefined || count === '') return undefined;
+  const index = env.LRP_SHARD_INDEX ?? env.JOB_COMPLETION_INDEX;
+  if (index === undefined || index === '') throw new UsageError('LRP_SHARD_COUNT is set but neither LRP_SHARD_INDEX nor JOB_COMPLETION_INDEX is');
+  return parseShard(`${index}/${count}`, 'LRP_SHARD_INDEX/LRP_SHARD_COUNT');
 }
 
 /** The version of the installed package. */
@@ -175,7 +202,7 @@ function errorText(e: unknown): string {
 }
 
 /** The reason an image failed, without repeating the image's own path. */
-function imageReason(e: unknown, imageFile: string): string {
+export function imageReason(e: unknown, imageFile: string): string {
   let msg = errorText(e);
   if (e instanceof CaffeLrpError && e.file === imageFile && msg.startsWith(`${imageFile}: `)) msg = msg.slice(imageFile.length + 2);
   return oneLine(msg);
@@ -200,6 +227,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let args: Args;
   try {
     args = parseArgs(argv);
+    args.shard ??= envShard(options.env ?? process.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     stderr.write(`${cmd}: ${e.message}\n${usageLine(cmd)}\n`);
@@ -260,16 +288,21 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     return fail(errorText(e));
   }
 
-  const progress = new Progress(entries.length, { quiet: args.quiet, stream: stderr, env: options.env });
+  const { shardBatches } = await import('./pipeline');
+  const { manifestRecord, writeManifest } = await import('./queue/manifest');
+  const todo = shardBatches(entries, session.batchSize, args.shard).reduce((n, b) => n + b.length, 0);
+  const progress = new Progress(todo, { quiet: args.quiet, stream: stderr, env: options.env });
+  const records: ReturnType<typeof manifestRecord>[] = [];
   let failed = 0;
   try {
     const result = await runPipeline(session, entries, {
       minimal,
       cwd,
-      onImageDone(entry, error) {
-        if (error !== undefined) {
-          progress.log(`${cmd}: ${entry.imagePath} (${listArg} line ${entry.line}): ${imageReason(error, path.resolve(cwd, entry.imagePath))}`);
-        }
+      shard: args.shard,
+      onImageDone(entry, error, files) {
+        const reason = error === undefined ? undefined : imageReason(error, path.resolve(cwd, entry.imagePath));
+        if (reason !== undefined) progress.log(`${cmd}: ${entry.imagePath} (${listArg} line ${entry.line}): ${reason}`);
+        if (args.manifest !== undefined) records.push(manifestRecord(entry, minimal, files, reason));
         progress.tick(1, error === undefined ? 0 : 1);
       },
     });
@@ -278,7 +311,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     progress.finish();
     await session.net.dispose();
   }
-  if (!args.quiet) stderr.write(`${cmd}: ${summaryLine(entries.length, failed, (Date.now() - started) / 1000)}\n`);
+  if (args.manifest !== undefined) {
+    try {
+      await writeManifest(path.resolve(cwd, args.manifest), records);
+    } catch (e) {
+      if (!(e instanceof CaffeLrpError)) throw e;
+      return fail(e.message);
+    }
+  }
+  if (!args.quiet) stderr.write(`${cmd}: ${summaryLine(todo, failed, (Date.now() - started) / 1000)}\n`);
   return failed > 0 ? 2 : 0;
 }
 

@@ -25,8 +25,25 @@ export interface PipelineOptions {
   minimal: boolean;
   /** Base for relative image paths (the process's cwd for the command line). */
   cwd: string;
-  /** Called once per list entry, in list order within a batch, with the error for a failed one. */
-  onImageDone(entry: FileListEntry, error?: unknown): void;
+  /** Called once per list entry, in list order within a batch, with the error for a failed one and the files written for a good one. */
+  onImageDone(entry: FileListEntry, error?: unknown, files?: OutputFiles): void;
+  /** Only every `count`-th batch, starting at batch `index` (`--shard index/count`); default all. */
+  shard?: Shard;
+}
+
+/** Batch b of a list belongs to shard b mod count. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The list split into the batches runPipeline processes, restricted to one shard. */
+export function shardBatches(entries: FileListEntry[], batchSize: number, shard?: Shard): FileListEntry[][] {
+  const batches: FileListEntry[][] = [];
+  for (let i = 0, b = 0; i < entries.length; i += batchSize, b++) {
+    if (shard === undefined || b % shard.count === shard.index) batches.push(entries.slice(i, i + batchSize));
+  }
+  return batches;
 }
 
 export interface PipelineResult {
@@ -47,15 +64,13 @@ interface Job {
 }
 
 export async function runPipeline(session: Session, entries: FileListEntry[], opts: PipelineOptions): Promise<PipelineResult> {
-  const B = session.batchSize;
-  const batches: FileListEntry[][] = [];
-  for (let i = 0; i < entries.length; i += B) batches.push(entries.slice(i, i + B));
+  const batches = shardBatches(entries, session.batchSize, opts.shard);
 
   let failed = 0;
   const finish = (jobs: Job[]) => {
     for (const j of jobs) {
       if (j.error !== undefined) failed++;
-      opts.onImageDone(j.entry, j.error);
+      opts.onImageDone(j.entry, j.error, j.error === undefined ? j.files : undefined);
     }
   };
 
@@ -70,7 +85,7 @@ export async function runPipeline(session: Session, entries: FileListEntry[], op
     writing = writeBatch(session, jobs, opts.minimal).then(() => finish(jobs));
   }
   await writing;
-  return { total: entries.length, failed };
+  return { total: batches.reduce((n, b) => n + b.length, 0), failed };
 }
 
 /** Output names, file checks, class range checks and preprocessing; never rejects. */
