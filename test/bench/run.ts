@@ -14,6 +14,7 @@ import { loadNative } from '../../lib/native';
 import { benchInput, caffenetForwardFlops, caffenetSpec } from './caffenet-spec';
 import { onnxRows } from './onnx-rows';
 import { benchServe } from './serve';
+import { benchQueue, queueBenchText } from './queue';
 
 /** Median and best of `repeats` timed calls after a warm-up, in ms. */
 async function timeIt(repeats: number, fn: () => Promise<unknown>): Promise<{ median: number; best: number }> {
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     // the heatmap service on the bundled model: p50/p99 latency and requests/s, 16 concurrent
     const n = Number(process.env.CAFFE_LRP_SERVE_BENCH_REQUESTS ?? 200);
     await benchServe(Number.isInteger(n) && n > 0 ? n : 200);
+    // lrp-queue with 1, 2, 3 workers against lrp-parallel-demo (needs redis-server)
+    console.log(queueBenchText(await benchQueue()));
   }
 }
 
