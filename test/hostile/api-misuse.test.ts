@@ -3,21 +3,13 @@
  * with a code and a message naming the thing, never a TypeError/RangeError from inside,
  * and never a silently NaN result.
  */
+import { thrownCaffeLrpError } from '../helpers/expect-error';
 import { Net } from '../../lib/net';
 import { CaffeLrpError } from '../../lib/errors';
 import type { NetSpec } from '../../lib/caffe/netspec-types';
 import { smallNet } from '../helpers/small-nets';
 import { rand } from '../helpers/small-nets';
 
-function thrown(fn: () => unknown): CaffeLrpError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CaffeLrpError);
-    return e as CaffeLrpError;
-  }
-  throw new Error('expected an error');
-}
 
 const fc = (w: number[], b: number[]): NetSpec => ({
   name: 'fc',
@@ -39,13 +31,13 @@ describe('new Net(spec) with a malformed spec', () => {
     ['a layer without a type', { inputs: [{ name: 'x', shape: [1, 2] }], layers: [{ name: 'a' }] }, /spec\.layers\[0\] needs a string name and type/],
     ['bottoms not an array', { inputs: [{ name: 'x', shape: [1, 2] }], layers: [{ name: 'a', type: 'ReLU', bottoms: 'x' }] }, /layer 'a': bottoms must be an array, got string/],
   ])('%s', (_name, spec, message) => {
-    const e = thrown(() => new Net(spec as NetSpec));
+    const e = thrownCaffeLrpError(() => new Net(spec as NetSpec));
     expect(e.code).toBe('OPTION');
     expect(e.message).toMatch(message);
   });
 
   test('inputs but no layers: a SHAPE error at construction, not a TypeError at forward', () => {
-    expect(thrown(() => new Net({ name: 'n', inputs: [{ name: 'x', shape: [1, 2] }], layers: [] }))).toMatchObject({ code: 'SHAPE', message: expect.stringMatching(/no layers/) });
+    expect(thrownCaffeLrpError(() => new Net({ name: 'n', inputs: [{ name: 'x', shape: [1, 2] }], layers: [] }))).toMatchObject({ code: 'SHAPE', message: expect.stringMatching(/no layers/) });
   });
 
   test('two inputs: refused when the net is built, naming them', () => {
@@ -54,7 +46,7 @@ describe('new Net(spec) with a malformed spec', () => {
       inputs: [{ name: 'a', shape: [1, 2] }, { name: 'b', shape: [1, 2] }],
       layers: [{ name: 'sum', type: 'Eltwise', bottoms: ['a', 'b'], tops: ['y'], params: { operation: 'SUM', coeff: [] }, blobs: [] }],
     };
-    expect(thrown(() => new Net(spec))).toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/2 inputs \(a, b\)/) });
+    expect(thrownCaffeLrpError(() => new Net(spec))).toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/2 inputs \(a, b\)/) });
   });
 });
 
@@ -63,7 +55,7 @@ describe('non-finite numbers', () => {
     const spec = smallNet(1, true);
     spec.layers[3].blobs[0].data[5] = NaN;
     spec.layers[5].blobs[1].data[0] = Infinity;
-    const e = thrown(() => new Net(spec));
+    const e = thrownCaffeLrpError(() => new Net(spec));
     expect(e).toMatchObject({ code: 'NONFINITE', layer: 'conv2' });
     expect(e.message).toMatch(/'conv2', 'fc' contain NaN or Inf/);
     const net = new Net(spec, { allowNonFiniteWeights: true });
@@ -115,8 +107,8 @@ describe('calls with bad arguments', () => {
   test("blob('nope') names the blobs there are", async () => {
     const net = new Net(fc([1, 0, 0, 1], [0, 0]));
     await net.forward(Float32Array.of(1e-3, 2e-3));
-    expect(thrown(() => net.blob('nope'))).toMatchObject({ code: 'OPTION', message: expect.stringMatching(/blob\('nope'\):.*\(blobs: h, y\)/) });
-    expect(thrown(() => net.blob(5 as unknown as string))).toMatchObject({ code: 'OPTION' });
+    expect(thrownCaffeLrpError(() => net.blob('nope'))).toMatchObject({ code: 'OPTION', message: expect.stringMatching(/blob\('nope'\):.*\(blobs: h, y\)/) });
+    expect(thrownCaffeLrpError(() => net.blob(5 as unknown as string))).toMatchObject({ code: 'OPTION' });
     await net.dispose();
   });
 });

@@ -3,6 +3,7 @@
  * clear IO/MEMORY error before anything is read: a FIFO with no writer must not hang the
  * open, /dev/zero must not be read until memory runs out.
  */
+import { thrownCaffeLrpError } from '../helpers/expect-error';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -27,36 +28,27 @@ function fifo(name: string): string {
   return p;
 }
 
-function syncError(fn: () => unknown): CaffeLrpError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CaffeLrpError);
-    return e as CaffeLrpError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('reading input files', () => {
   test('a FIFO with no writer is refused at once (sync and async), naming the file', async () => {
     const p = fifo('model.prototxt');
-    const e = syncError(() => readInputFileSync(p, 'the prototxt'));
+    const e = thrownCaffeLrpError(() => readInputFileSync(p, 'the prototxt'));
     expect(e).toMatchObject({ code: 'IO', file: p });
     expect(e.message).toMatch(/cannot read the prototxt: it is a named pipe \(FIFO\), not a regular file/);
     await expect(readInputFile(p)).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/named pipe/) });
   });
 
   test('devices, folders, symlink loops and missing files get their own reasons', async () => {
-    expect(syncError(() => readInputFileSync('/dev/zero')).message).toMatch(/it is a device, not a regular file/);
+    expect(thrownCaffeLrpError(() => readInputFileSync('/dev/zero')).message).toMatch(/it is a device, not a regular file/);
     await expect(readInputFile('/dev/urandom')).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/device/) });
-    expect(syncError(() => readInputFileSync(tmp)).message).toMatch(/it is a folder, not a file/);
+    expect(thrownCaffeLrpError(() => readInputFileSync(tmp)).message).toMatch(/it is a folder, not a file/);
     const a = path.join(tmp, 'loop-a');
     const b = path.join(tmp, 'loop-b');
     fs.symlinkSync(b, a);
     fs.symlinkSync(a, b);
-    expect(syncError(() => readInputFileSync(a)).message).toMatch(/loop of symbolic links/);
+    expect(thrownCaffeLrpError(() => readInputFileSync(a)).message).toMatch(/loop of symbolic links/);
     await expect(readInputFile(a)).rejects.toMatchObject({ message: expect.stringMatching(/loop of symbolic links/) });
-    expect(syncError(() => readInputFileSync(path.join(tmp, 'none.txt'))).message).toMatch(/no such file/);
+    expect(thrownCaffeLrpError(() => readInputFileSync(path.join(tmp, 'none.txt'))).message).toMatch(/no such file/);
   });
 
   test('a regular file is read whole, sync and async', async () => {
@@ -71,7 +63,7 @@ describe('reading input files', () => {
     const p = path.join(tmp, 'big.bin');
     fs.writeFileSync(p, Buffer.alloc(5000));
     setMemoryBudget('4K');
-    const e = syncError(() => readInputFileSync(p, 'the caffemodel'));
+    const e = thrownCaffeLrpError(() => readInputFileSync(p, 'the caffemodel'));
     expect(e).toMatchObject({ code: 'MEMORY', file: p });
     expect(e.message).toMatch(/reading the caffemodel needs 5000 bytes, more than the 4096 bytes allowed \(the memoryLimit setting\)/);
     await expect(readInputFile(p)).rejects.toMatchObject({ code: 'MEMORY' });

@@ -5,12 +5,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import { spawnSync } from 'child_process';
 import { Net } from '../../lib/net';
 import { demoModel } from '../../lib/demo-model';
 import { setMemoryBudget } from '../../lib/memory-budget';
 import { preprocessImage } from '../../lib/image/preprocess';
+import { greyPng } from '../helpers/png-craft';
 
 let tmp: string;
 beforeAll(() => {
@@ -18,36 +18,6 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => setMemoryBudget(undefined));
-
-function crc32(buf: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of buf) {
-    let c = (crc ^ byte) & 0xff;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    crc = (crc >>> 8) ^ c;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-
-/** A valid grey PNG of w x h zeros: tiny on disk, w*h bytes decoded. */
-function greyPng(w: number, h: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // grey
-  const idat = zlib.deflateSync(Buffer.alloc((w + 1) * h), { level: 9 });
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
 
 test('a 16000x16000 PNG of 250 KB is refused before decoding when its pixels exceed the budget', async () => {
   const file = path.join(tmp, 'huge.png');
