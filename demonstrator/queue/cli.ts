@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CaffeLrpError } from '../../lib/errors';
 import { DEFAULT_QUEUE, redisUrl } from './redis';
 
-const USAGE = `usage:
+const USAGE = `usage: lrp-queue <command> [options], with <command> one of
   lrp-queue submit [--queue name] [--chunk N] [--attempts N] [--minimal-output] <config> <filelist> <prefix>
   lrp-queue worker [--queue name] [--concurrency N]
   lrp-queue status <run>          totals, done, failed (with reasons), rate, ETA; exit 0 when complete, 3 when not

@@ -8,7 +8,7 @@ import { CaffeLrpError } from '../../lib/index';
 import { buildServer, DEFAULT_LIMITS, type ServeOptions } from './server';
 import type { ModelSource } from './model';
 
-export const USAGE = `Usage: caffe-lrp serve [options]
+export const USAGE = `usage: caffe-lrp serve [options]
 
 Serves a heatmap web page and JSON API for one Caffe classifier (default: the bundled
 Fashion-MNIST model).
@@ -92,7 +92,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '-h' || sub === '--help') {
-    process.stdout.write(`Usage: caffe-lrp serve [options]   (caffe-lrp serve --help for the options)\n`);
+    process.stdout.write(`usage: caffe-lrp serve [options]   (caffe-lrp serve --help for the options)\n`);
     return sub === undefined ? 1 : 0;
   }
   if (sub !== 'serve') {
