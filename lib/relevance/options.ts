@@ -191,6 +191,25 @@ function checkFormulaType(field: string, t: unknown): FormulaType {
   return t as FormulaType;
 }
 
+
+/** lastlayerindex and firstlayerindex, checked alike under every semantics (`lastHelp` says what the values mean there). */
+function walkEnds(o: Record<string, unknown>, lastHelp: string): { last: number; first: number } {
+  const last = integer(o, 'lastlayerindex', -1);
+  if (last < -2) fail('lastlayerindex', `must be ${lastHelp}, got ${last}`);
+  const first = integer(o, 'firstlayerindex', 0);
+  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
+  return { last, first };
+}
+
+/** The original's options every semantics accepts: codeexectype, lrn_forward_type, numclasses, has_init_relevance. */
+function walkCommon(o: Record<string, unknown>): { numclasses: number | undefined; hasInit: boolean } {
+  integer(o, 'codeexectype', -1, [-1, 0, 1]);
+  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
+  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
+  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
+  return { numclasses, hasInit: bool(o, 'has_init_relevance') };
+}
+
 /** The formula type of `rule` (a name or a number) or `relpropformulatype`; DEFAULT_RULE's when neither is given. */
 export function resolveFormulaType(o: Record<string, unknown>): FormulaType {
   if (o.rule !== undefined) {
@@ -227,18 +246,11 @@ export function resolveOptions(input: RelPropOptions | undefined): ResolvedOptio
   // float32 relevance: alpha and beta multiply sums of positive and negative contributions, so
   // beyond this the terms overflow or cancel to nothing
   if (beta > MAX_ALPHABETA_BETA) fail('alphabeta_beta', `must be at most ${MAX_ALPHABETA_BETA} (larger values overflow float32 relevance), got ${beta}`);
-  const last = integer(o, 'lastlayerindex', -1);
-  if (last < -2) fail('lastlayerindex', `must be -1 (layer below the first Softmax), -2 (last InnerProduct) or a layer index, got ${last}`);
-  const first = integer(o, 'firstlayerindex', 0);
-  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
+  const { last, first } = walkEnds(o, '-1 (layer below the first Softmax), -2 (last InnerProduct) or a layer index');
   const aux = integer(o, 'auxiliaryvariable_maxlayerindexforflatdistinconv', -1);
   if (NEEDS_AUX.has(formulaType) && aux < 0)
     fail('auxiliaryvariable_maxlayerindexforflatdistinconv', `formula type ${formulaType} needs a layer index >= 0 (layers at or below it use the lower rule)`);
-  integer(o, 'codeexectype', -1, [-1, 0, 1]);
-  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
-  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
-  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
-  const hasInit = bool(o, 'has_init_relevance');
+  const { numclasses, hasInit } = walkCommon(o);
   const epsstab = finite(o, 'epsstab', DEFAULT_RULE.epsstab);
   // z + eps for z > 0 and z - eps for z < 0: a negative eps can make the divisor 0 or flip its sign
   if (epsstab < 0) fail('epsstab', `must be >= 0 (the stabiliser is added away from zero), got ${epsstab}`);
@@ -281,15 +293,8 @@ function resolveToolboxOptions(o: Record<string, unknown>): ResolvedOptions {
   const defaults = { epsilon: epsstab, alpha, beta: alpha - 1 };
   if (o.rule !== undefined && typeof o.rule !== 'string') fail('rule', `must be a rule name, got ${showValue(o.rule)}`);
   const toolboxRule = resolveRule(o.rule ?? 'simple', 'toolbox', defaults, 'rule');
-  const last = integer(o, 'lastlayerindex', -1);
-  if (last < -2) fail('lastlayerindex', `must be -1 (layer below a final Softmax, else the last layer), -2 (last InnerProduct) or a layer index, got ${last}`);
-  const first = integer(o, 'firstlayerindex', 0);
-  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
-  integer(o, 'codeexectype', -1, [-1, 0, 1]);
-  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
-  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
-  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
-  const hasInit = bool(o, 'has_init_relevance');
+  const { last, first } = walkEnds(o, '-1 (layer below a final Softmax, else the last layer), -2 (last InnerProduct) or a layer index');
+  const { numclasses, hasInit } = walkCommon(o);
   return {
     formulaType: 0,
     epsstab,
@@ -333,15 +338,8 @@ function resolveZennitOptions(o: Record<string, unknown>): ResolvedOptions {
   };
   if (o.composite === 'EpsilonGammaBox' && (!defaults.low || !defaults.high))
     fail('composite', "EpsilonGammaBox needs 'low' and 'high' (the bounds of the input: numbers or one per channel, e.g. (0 - mean) / std and (1 - mean) / std)");
-  const last = integer(o, 'lastlayerindex', -1);
-  if (last < -2) fail('lastlayerindex', `must be -1, -2 or a layer index, got ${last}`);
-  const first = integer(o, 'firstlayerindex', 0);
-  if (first < 0) fail('firstlayerindex', `must be a layer index >= 0, got ${first}`);
-  integer(o, 'codeexectype', -1, [-1, 0, 1]);
-  integer(o, 'lrn_forward_type', -1, [-1, 0, 1]);
-  const numclasses = o.numclasses === undefined ? undefined : integer(o, 'numclasses', 0);
-  if (numclasses !== undefined && numclasses < 1) fail('numclasses', `must be >= 1, got ${numclasses}`);
-  const hasInit = bool(o, 'has_init_relevance');
+  const { last, first } = walkEnds(o, '-1, -2 or a layer index');
+  const { numclasses, hasInit } = walkCommon(o);
   let layerRules: Record<string, ZennitRule> | undefined;
   if (o.layerRules !== undefined) {
     if (o.layerRules === null || typeof o.layerRules !== 'object' || Array.isArray(o.layerRules))

@@ -32,16 +32,8 @@ export interface ZennitRule {
   stabilizer: number;
 }
 
-/** Parameters a rule falls back to (the global options). */
-export interface ZennitDefaults {
-  epsilon: number;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  low?: number[];
-  high?: number[];
-  stabilizer: number;
-}
+/** Parameters a rule falls back to (the global options): a rule's fields but its name. */
+export type ZennitDefaults = Omit<ZennitRule, 'rule'>;
 
 function fail(field: string, message: string): never {
   throw new CaffeLrpError('OPTION', `option '${field}': ${message}`);
