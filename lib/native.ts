@@ -12,6 +12,7 @@ import * as path from 'path';
 import type { NetSpec } from './caffe/netspec-types';
 import { CaffeLrpError } from './errors';
 import { packageRoot } from './package-root';
+import { applyBlasCoreType } from './blas-coretype';
 
 // node-gyp-build has no type declarations; this is the one function we use.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -117,6 +118,8 @@ function nativeError(what: string): CaffeLrpError {
 }
 
 function requireAddon(file: string): NativeModule {
+  // OpenBLAS picks its kernels when it is loaded, i.e. with the engine: say which first.
+  applyBlasCoreType();
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require(file) as NativeModule;

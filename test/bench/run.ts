@@ -11,6 +11,7 @@ import { saveCaffemodel, savePrototxt } from '../../lib/caffe';
 import { main as demoMain } from '../../demonstrator/cli';
 import { Net } from '../../lib/net';
 import { loadNative } from '../../lib/native';
+import { coreTypeSource } from '../../lib/blas-coretype';
 import { benchInput, caffenetForwardFlops, caffenetSpec } from './caffenet-spec';
 import { onnxRows } from './onnx-rows';
 import { benchServe } from './serve';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? '(default)'}`);
   const blas = native.blasInfo();
-  console.log(`OpenBLAS: ${blas.coreName} kernels, ${blas.threads} threads (${blas.threading}), OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; fully connected layers: ${blas.skinnyKernels} kernels`);
+  console.log(`OpenBLAS: ${blas.coreName} kernels, ${blas.threads} threads (${blas.threading}), OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'} (set by: ${coreTypeSource()}); fully connected layers: ${blas.skinnyKernels} kernels`);
   console.log(`sgemm rate (2048^3, same OpenBLAS): ${sgemm.toFixed(1)} GFLOP/s`);
   const flops = caffenetForwardFlops();
   const sgemmMsPerImage = (flops / (sgemm * 1e9)) * 1e3;
