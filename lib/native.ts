@@ -103,6 +103,8 @@ export interface NativeModule {
   NativeNet: new (spec: NetSpec, options?: { borrowWeights?: boolean; memoryBudget?: number; memoryBudgetSource?: string }) => NativeNetInstance;
   supportedLayerTypes: string;
   sgemmGflops(size?: number, repeats?: number): number;
+  /** Memory read bandwidth on all threads (GB/s), best of `repeats` passes over `megabytes` MB (benchmarks). */
+  readBandwidthGBps(megabytes?: number, repeats?: number): number;
   /** The OpenBLAS in use: its kernel family (e.g. 'SkylakeX', 'Haswell'), thread count and threading model. */
   blasInfo(): { coreName: string; threads: number; threading: 'sequential' | 'pthreads' | 'openmp'; skinnyKernels: 'avx512' | 'avx2' | 'none' };
   /** The `_rawhm.txt` text of a C x H x W map, formatted by the C library's %g off the main thread. */

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeNet", caffe_lrp::NativeNet::Define(env));
   exports.Set("supportedLayerTypes", Napi::String::New(env, caffe_lrp::SupportedLayerTypes()));
   exports.Set("sgemmGflops", Napi::Function::New(env, caffe_lrp::SgemmGflops));
+  exports.Set("readBandwidthGBps", Napi::Function::New(env, caffe_lrp::ReadBandwidthGBps));
   exports.Set("blasInfo", Napi::Function::New(env, caffe_lrp::DescribeBlas));
   exports.Set("formatRawhm", Napi::Function::New(env, caffe_lrp::FormatRawhm));
   return exports;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/bandwidth.h"
 #include "engine/math.h"
 #include "engine_thread.h"
 #include "spec_reader.h"
@@ -338,6 +339,15 @@ Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
   int repeats = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 5;
   if (size < 16 || size > 8192 || repeats < 1 || repeats > 100) throw Napi::RangeError::New(env, "sgemmGflops(size 16..8192, repeats 1..100)");
   return Napi::Number::New(env, MeasureSgemmGflops(size, repeats));
+}
+
+Napi::Value ReadBandwidthGBps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int megabytes = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 256;
+  int repeats = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 5;
+  if (megabytes < 1 || megabytes > 4096 || repeats < 1 || repeats > 100)
+    throw Napi::RangeError::New(env, "readBandwidthGBps(megabytes 1..4096, repeats 1..100)");
+  return Napi::Number::New(env, MeasureReadBandwidthGBps(megabytes, repeats));
 }
 
 }  // namespace caffe_lrp

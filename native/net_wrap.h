@@ -44,6 +44,7 @@ class NativeNet : public Napi::ObjectWrap<NativeNet> {
 };
 
 Napi::Value SgemmGflops(const Napi::CallbackInfo& info);
+Napi::Value ReadBandwidthGBps(const Napi::CallbackInfo& info);
 Napi::Value DescribeBlas(const Napi::CallbackInfo& info);
 
 }  // namespace caffe_lrp

@@ -2,13 +2,14 @@
  * `npm run bench`: speed of the engine on a CaffeNet-architecture net (227x227, batch 1
  * and 10): forward, and forward + relevance for formula types 0, 2, 11, 100. Prints
  * ms/image, GFLOP/s of the forward part, and ratios to the sgemm rate this machine reaches
- * through the same OpenBLAS in the same run. Figures, not assertions.
+ * through the same OpenBLAS in the same run. Figures, not assertions. Per layer:
+ * `npm run bench:layers`; instruction counts: `npm run bench:callgrind` (test/bench/layers.ts).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { saveCaffemodel, savePrototxt } from '../../lib/caffe';
-import { main as demoMain } from '../../demonstrator/cli';
 import { Net } from '../../lib/net';
 import { loadNative } from '../../lib/native';
 import { coreTypeSource } from '../../lib/blas-coretype';
@@ -39,10 +40,11 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? '(default)'}`);
   const blas = native.blasInfo();
   console.log(`OpenBLAS: ${blas.coreName} kernels, ${blas.threads} threads (${blas.threading}), OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'} (set by: ${coreTypeSource()}); fully connected layers: ${blas.skinnyKernels} kernels`);
-  console.log(`sgemm rate (2048^3, same OpenBLAS): ${sgemm.toFixed(1)} GFLOP/s`);
+  console.log(`sgemm rate (2048^3, same OpenBLAS): ${sgemm.toFixed(1)} GFLOP/s; memory read bandwidth (all threads): ${native.readBandwidthGBps(256, 5).toFixed(1)} GB/s`);
   const flops = caffenetForwardFlops();
   const sgemmMsPerImage = (flops / (sgemm * 1e9)) * 1e3;
   console.log(`CaffeNet forward: ${(flops / 1e9).toFixed(2)} GFLOP/image; at the sgemm rate that is ${sgemmMsPerImage.toFixed(2)} ms/image`);
+  if (process.env.CAFFE_LRP_BENCH_ONLY_END_TO_END !== undefined) return demoRow(); // a quick check of that row alone
   console.log('');
   console.log('row                         batch   ms/image (median / best)   GFLOP/s(fwd)   sgemm-time ratio');
   const rows: [string, (net: Net, x: Float32Array, b: number) => Promise<unknown>][] = [
@@ -108,19 +110,17 @@ async function demoRow(): Promise<void> {
       'relpropformulatype', '0', 'epsstab', '1', 'alphabeta_beta', '1', 'auxiliaryvariable_maxlayerindexforflatdistinconv', '-1',
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'config.txt'), config + '\n');
-    const quiet = { write: () => true, isTTY: false };
-    // Start-up alone (config, net and mean loading): the same run over an empty list.
     fs.writeFileSync(path.join(dir, 'empty.txt'), '');
-    const s0 = process.hrtime.bigint();
-    await demoMain(['--quiet', 'config.txt', 'empty.txt', '.'], { command: 'lrp-parallel-demo', cwd: dir, stdout: quiet, stderr: quiet });
-    const startup = Number(process.hrtime.bigint() - s0) / 1e9;
-    const t0 = process.hrtime.bigint();
-    const code = await demoMain(['--quiet', 'config.txt', 'list.txt', '.'], { command: 'lrp-parallel-demo', cwd: dir, stdout: quiet, stderr: process.stderr });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    // In a child process, so that its peak resident set is the demonstrator's own.
+    const child = spawnSync(process.execPath, [path.join(__dirname, 'demo-child.js'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (child.status !== 0) throw new Error(`end-to-end child failed (exit ${child.status})`);
+    const r = JSON.parse(child.stdout) as { code: number; startup: number; seconds: number; maxRssMB: number };
     const written = fs.readdirSync(path.join(dir, 'out', 'images')).length;
+    const weightsMB = (fs.statSync(path.join(dir, 'weights.caffemodel')).size / 1e6);
     console.log(`\nend to end: lrp-parallel-demo, 100 photos -> 227x227, CaffeNet architecture, batch 10, epsilon, all four outputs`);
-    console.log(`  exit ${code}, ${written} files, ${seconds.toFixed(2)} s: ${(100 / seconds).toFixed(1)} images/s including start-up,` +
-      ` ${(100 / (seconds - startup)).toFixed(1)} images/s after the ${startup.toFixed(2)} s start-up (loading the 233 MB model)`);
+    console.log(`  exit ${r.code}, ${written} files, ${r.seconds.toFixed(2)} s: ${(100 / r.seconds).toFixed(1)} images/s including start-up,` +
+      ` ${(100 / (r.seconds - r.startup)).toFixed(1)} images/s after the ${r.startup.toFixed(2)} s start-up (loading the ${weightsMB.toFixed(0)} MB model)`);
+    console.log(`  peak RSS: ${r.maxRssMB.toFixed(0)} MB (weights ${weightsMB.toFixed(0)} MB; weights + 300 MB = ${(weightsMB + 300).toFixed(0)} MB)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
