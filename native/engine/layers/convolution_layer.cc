@@ -142,7 +142,7 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
   const float* w = def_.blobs[0].data.data();
   const float* b = bias_term_ ? def_.blobs[1].data.data() : nullptr;
   const bool ab = rule.linear == LinearRule::kAlphaBeta;
-  if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()));
+  if (ab) signed_.Prepare(w, static_cast<int64_t>(def_.blobs[0].data.size()), group_);
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first), cp = count * p;
     // Z (forward output incl. bias) and R, channel-major over the block's images.
@@ -188,8 +188,8 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       lp.r = r + g * mg * cp;
       lp.rx = rcols;
       if (ab) {
-        lp.w_pos = signed_.pos() + g * mg * kg;
-        lp.w_neg = signed_.neg() + g * mg * kg;
+        lp.w_pos = signed_.pos(g);
+        lp.w_neg = signed_.neg(g);
       }
       lp.flat_divisor = rule.flat_over_depth ? static_cast<double>(kg) : static_cast<double>(geom_.kernel_h * geom_.kernel_w);
       lp.may_defer_input_factor = defer;

@@ -280,9 +280,15 @@ bool AlphaBeta(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
       Gemm(false, false, m, p, k, 1.0f, wn, k, lp.x, p, 0.0f, s + mp, p);  // Z- = W- x
   }
   AlphaBetaQuotients(rule, lp, with_beta, s);
-  // R = x (W+^T S+ + W-^T S-).
-  Gemm(true, false, k, p, m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
-  if (with_beta) Gemm(true, false, k, p, m, 1.0f, wn, k, s + mp, p, 1.0f, lp.rx, p);
+  // R = x (W+^T S+ + W-^T S-): one product over 2m when W+ and W- are stacked (SignedWeights
+  // and the split above store them so), which saves reading and rewriting R a second time
+  // and gives sgemm a deeper inner dimension.
+  if (with_beta && wn == wp + mk) {
+    Gemm(true, false, k, p, 2 * m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
+  } else {
+    Gemm(true, false, k, p, m, 1.0f, wp, k, s, p, 0.0f, lp.rx, p);
+    if (with_beta) Gemm(true, false, k, p, m, 1.0f, wn, k, s + mp, p, 1.0f, lp.rx, p);
+  }
   return ApplyInputFactor(lp, "alpha-beta");
 }
 

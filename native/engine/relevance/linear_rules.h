@@ -51,20 +51,29 @@ bool ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& 
 // and kept: it trades one more copy of the weights for not re-splitting them every call.
 class SignedWeights {
  public:
-  void Prepare(const float* w, int64_t n) {
-    if (static_cast<int64_t>(pos_.size()) == n) return;
-    pos_.resize(static_cast<size_t>(n));
-    neg_.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      pos_[i] = w[i] > 0 ? w[i] : 0.0f;
-      neg_[i] = w[i] < 0 ? w[i] : 0.0f;
+  // W+ and W- of `groups` equal blocks of W, stored per group as [W+_g; W-_g]: the rules
+  // can then take W+^T S+ + W-^T S- as one product of the stacked matrices.
+  void Prepare(const float* w, int64_t n, int64_t groups = 1) {
+    if (static_cast<int64_t>(both_.size()) == 2 * n && groups_ == groups) return;
+    groups_ = groups;
+    group_size_ = n / groups;
+    both_.resize(static_cast<size_t>(2 * n));
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* src = w + g * group_size_;
+      float* pos = both_.data() + 2 * g * group_size_;
+      float* neg = pos + group_size_;
+      for (int64_t i = 0; i < group_size_; ++i) {
+        pos[i] = src[i] > 0 ? src[i] : 0.0f;
+        neg[i] = src[i] < 0 ? src[i] : 0.0f;
+      }
     }
   }
-  const float* pos() const { return pos_.data(); }
-  const float* neg() const { return neg_.data(); }
+  const float* pos(int64_t group = 0) const { return both_.data() + 2 * group * group_size_; }
+  const float* neg(int64_t group = 0) const { return pos(group) + group_size_; }
 
  private:
-  std::vector<float> pos_, neg_;
+  std::vector<float> both_;
+  int64_t groups_ = 0, group_size_ = 0;
 };
 
 // Elementwise affine maps y_i = a_i x_i + c_i (BatchNorm, Scale, Bias, one input per
