@@ -28,7 +28,7 @@ export const SUPPORTED_ONNX_OPS = [
 
 /** Why some ops people expect are not supported (added to the error naming the node). */
 const UNSUPPORTED_WHY: Record<string, string> = {
-  ConvTranspose: 'ConvTranspose is not supported: the engine has no transposed convolution layer, so it has no forward, gradient or relevance rule for it',
+  ConvTranspose: 'the engine has no transposed convolution layer, so there is no forward, gradient or relevance rule for it',
 };
 
 /** Where an ONNX-made layer came from (kept on the LayerSpec, shown by net.layers). */
