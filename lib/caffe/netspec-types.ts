@@ -27,6 +27,8 @@ export interface ConvolutionParams {
   dilation: [number, number];
   group: number;
   axis: number;
+  /** ONNX only: bottom/right padding [h, w] when it differs from pad (then the top/left padding). */
+  padEnd?: [number, number];
 }
 
 export interface InnerProductParams {
@@ -43,6 +45,12 @@ export interface PoolingParams {
   pad: [number, number];
   globalPooling: boolean;
   roundMode: 'CEIL' | 'FLOOR';
+  /** ONNX only: bottom/right padding [h, w] when it differs from pad (then the top/left padding). */
+  padEnd?: [number, number];
+  /** ONNX only: AVE divides by the window's pixels inside the image (count_include_pad = 0). */
+  excludePad?: boolean;
+  /** ONNX only: in ceil mode a last window starting past the image and its top/left padding is dropped, padded or not. */
+  lastWindowInside?: boolean;
 }
 
 export interface LRNParams {
@@ -55,7 +63,11 @@ export interface LRNParams {
 
 export interface ReLUParams { negativeSlope: number }
 export interface PReLUParams { channelShared: boolean }
-export interface SoftmaxParams { axis: number }
+export interface SoftmaxParams {
+  axis: number;
+  /** ONNX only: the logarithm of the softmax (a trailing LogSoftmax). */
+  log?: boolean;
+}
 export interface DropoutParams { dropoutRatio: number }
 export interface ConcatParams { axis: number }
 export interface SliceParams { axis: number; slicePoints: number[] }

@@ -22,9 +22,14 @@ export const MAX_IR_VERSION = 10;
 export const SUPPORTED_ONNX_OPS = [
   'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'Div',
   'Dropout', 'Flatten', 'Gather', 'Gemm', 'GlobalAveragePool', 'GlobalMaxPool', 'Identity', 'LRN', 'LeakyRelu',
-  'MatMul', 'MaxPool', 'Mul', 'PRelu', 'Pad', 'Relu', 'Reshape', 'Shape', 'Sigmoid', 'Slice', 'Softmax', 'Split',
+  'LogSoftmax', 'MatMul', 'MaxPool', 'Mul', 'PRelu', 'Pad', 'Relu', 'Reshape', 'Shape', 'Sigmoid', 'Slice', 'Softmax', 'Split',
   'Squeeze', 'Sub', 'Sum', 'Tanh', 'Transpose', 'Unsqueeze',
 ];
+
+/** Why some ops people expect are not supported (added to the error naming the node). */
+const UNSUPPORTED_WHY: Record<string, string> = {
+  ConvTranspose: 'the engine has no transposed convolution layer, so there is no forward, gradient or relevance rule for it',
+};
 
 /** Where an ONNX-made layer came from (kept on the LayerSpec, shown by net.layers). */
 export interface OnnxOrigin {
@@ -47,8 +52,10 @@ interface Blob {
   kind: 'blob';
   blob: string;
   shape: number[];
-  /** Zero padding waiting to be merged into the next Conv: [top, left, bottom, right]. */
+  /** A constant Pad waiting to be merged into the next Conv or pool: [top, left, bottom, right]. */
   pad?: number[];
+  /** The Pad's constant value (0 unless a pool that can ignore it follows). */
+  padValue?: number;
 }
 interface Const {
   kind: 'const';
@@ -130,7 +137,7 @@ class Lowering {
     const v = this.input(k);
     if (!v) this.fail('SCHEMA', `input ${k} is missing`);
     if (v.kind !== 'blob') this.fail('UNSUPPORTED', `input ${k} ('${this.node.inputs[k]}') is a constant where the engine needs a computed tensor`);
-    if (v.pad) this.fail('UNSUPPORTED', `input '${this.node.inputs[k]}' comes from a non-zero Pad, which is only supported right before a Conv`);
+    if (v.pad) this.fail('UNSUPPORTED', `input '${this.node.inputs[k]}' comes from a non-zero Pad, which is only supported right before a Conv, MaxPool or AveragePool`);
     return v;
   }
   constIn(k: number, what: string): ConstValue {
@@ -238,10 +245,18 @@ function resolvePads(L: Lowering, hw: number[], k: number[], s: number[], d: num
   return out;
 }
 
-function symmetric(L: Lowering, pads: number[]): [number, number] {
-  if (pads[0] !== pads[2] || pads[1] !== pads[3])
-    L.fail('UNSUPPORTED', `asymmetric pads [${pads.join(', ')}] (top, left, bottom, right) are not supported by the engine's convolution and pooling`);
-  return [pads[0], pads[1]];
+/**
+ * The engine's padding parameters for ONNX pads [top, left, bottom, right]: pad (top/left),
+ * and padEnd (bottom/right) only when it differs, so symmetric pads give Caffe's parameters.
+ */
+function padParams(pads: number[]): { pad: [number, number]; padEnd?: [number, number] } {
+  const pad: [number, number] = [pads[0], pads[1]];
+  return pads[2] === pads[0] && pads[3] === pads[1] ? { pad } : { pad, padEnd: [pads[2], pads[3]] };
+}
+
+/** The spatial size [H, W] of a blob as the op sees it: after a Pad waiting to be merged into it. */
+function paddedSize(x: Blob): number[] {
+  return [0, 1].map((i) => x.shape[2 + i] + (x.pad ? x.pad[i] + x.pad[i + 2] : 0));
 }
 
 function pair(L: Lowering, name: string, dflt: number): [number, number] {
@@ -266,15 +281,18 @@ const conv: OpFn = (L) => {
   if (ks && (ks[0] !== kh || ks[1] !== kw)) L.fail('SHAPE', `kernel_shape [${ks}] differs from the weights' [${kh}, ${kw}]`);
   const stride = pair(L, 'strides', 1);
   const dil = pair(L, 'dilations', 1);
-  const pads = resolvePads(L, x.shape.slice(2), [kh, kw], stride, dil);
-  if (x.pad) for (let i = 0; i < 4; i++) pads[i] += x.pad[i];
-  const pad = symmetric(L, pads);
+  // auto_pad works on the tensor the Conv reads: after a Pad merged into it.
+  const pads = resolvePads(L, paddedSize(x), [kh, kw], stride, dil);
+  if (x.pad) {
+    if (x.padValue) L.fail('UNSUPPORTED', `its input comes from a Pad with the value ${x.padValue}; only a zero Pad merges into a Conv (whose padding is zeros)`);
+    for (let i = 0; i < 4; i++) pads[i] += x.pad[i];
+  }
   if (b && count(b.dims) !== o) L.fail('SHAPE', `bias has ${count(b.dims)} values for ${o} output channels`);
-  const out = [0, 1].map((i) => Math.floor((x.shape[2 + i] + 2 * pad[i] - (dil[i] * ([kh, kw][i] - 1) + 1)) / stride[i]) + 1);
+  const out = [0, 1].map((i) => Math.floor((x.shape[2 + i] + pads[i] + pads[i + 2] - (dil[i] * ([kh, kw][i] - 1) + 1)) / stride[i]) + 1);
   const blobs: BlobData[] = [{ shape: w.dims.slice(), data: F.floatsOf(w) }];
   if (b) blobs.push({ shape: [o], data: F.floatsOf(b) });
-  L.one('Convolution', [{ ...x, pad: undefined }], {
-    numOutput: o, biasTerm: b !== undefined, kernel: [kh, kw], stride, pad, dilation: dil, group, axis: 1,
+  L.one('Convolution', [{ ...x, pad: undefined, padValue: undefined }], {
+    numOutput: o, biasTerm: b !== undefined, kernel: [kh, kw], stride, ...padParams(pads), dilation: dil, group, axis: 1,
   }, blobs, [x.shape[0], o, out[0], out[1]]);
 };
 
@@ -354,16 +372,67 @@ const clip: OpFn = (L) => {
   L.one('Clip', [x], { min: Number.isFinite(lo) ? lo : -3.4e38, max: Number.isFinite(hi) ? hi : 3.4e38 }, [], x.shape);
 };
 
-function poolOut(input: number, k: number, pad: number, s: number, ceil: boolean): number {
-  const steps = (input + 2 * pad - k) / s;
-  let out = (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;
-  if (pad > 0 && (out - 1) * s >= input + pad) out--;
-  return out;
+/**
+ * ONNX's pooled size on one axis: floor or ceil of the window steps, and in ceil mode a last
+ * window that would start past the input and its begin padding is dropped.
+ */
+function onnxPoolOut(input: number, k: number, begin: number, end: number, s: number, ceil: boolean): number {
+  const steps = (input + begin + end - k) / s;
+  let o = (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;
+  if (ceil && (o - 1) * s >= input + begin) o--;
+  return o;
+}
+
+/** A lower bound of a computed blob's values known from the layer that made it (-Infinity if none). */
+function lowerBound(L: Lowering, blob: string): number {
+  const i = L.producer.get(blob);
+  if (i === undefined) return -Infinity;
+  const l = L.layers[i];
+  if (l.type === 'ReLU') return l.params.negativeSlope === 0 ? 0 : -Infinity;
+  if (l.type === 'Clip') return l.params.min as number;
+  if (l.type === 'Sigmoid' || l.type === 'Softmax') return 0;
+  if (l.type === 'TanH') return -1;
+  // A max of values bounded below is bounded below.
+  if (l.type === 'Pooling' && l.params.pool === 'MAX') return lowerBound(L, l.bottoms[0]);
+  return -Infinity;
+}
+
+/**
+ * The pads a pool computes with when a Pad node feeds it: its own plus the Pad's, where that is
+ * exact. A Pad value that is at most every input value never wins a max, so MaxPool's own
+ * padding (which never wins) gives the same output. AveragePool reads the Pad's zeros as data:
+ * with count_include_pad = 1 they count like its own padding; with 0 only when the pool has no
+ * padding of its own (then the Pad's zeros are all the padding, and they count).
+ */
+function mergePadIntoPool(L: Lowering, x: Blob, max: boolean, own: number[], includePad: boolean, ks: number[], stride: number[], ceil: boolean): { pads: number[]; includePad: boolean } {
+  if (!x.pad) return { pads: own, includePad };
+  const value = x.padValue ?? 0;
+  const what = `its input comes from a Pad (pads [${x.pad}], value ${value})`;
+  if (max) {
+    const lb = lowerBound(L, x.blob);
+    if (!(value <= lb))
+      L.fail('UNSUPPORTED', `${what} that a max could pick: it merges into MaxPool only when the Pad value is at most every input value (${Number.isFinite(lb) ? `the input is only known to be at least ${lb}` : 'nothing bounds the input from below'}; MaxPool's own padding never wins a max)`);
+  } else {
+    if (value !== 0) L.fail('UNSUPPORTED', `${what}: only a zero Pad merges into an AveragePool (its padding is zeros)`);
+    if (!includePad && own.some((p) => p !== 0))
+      L.fail('UNSUPPORTED', `${what} while the AveragePool has pads [${own}] of its own with count_include_pad = 0: the Pad's zeros count in the average and its own padding does not, which no single pool computes`);
+  }
+  const pads = own.map((p, i) => p + x.pad![i]);
+  const hw = paddedSize(x);
+  for (let i = 0; i < 2; i++) {
+    const apart = onnxPoolOut(hw[i], ks[i], own[i], own[i + 2], stride[i], ceil);
+    const merged = onnxPoolOut(x.shape[2 + i], ks[i], pads[i], pads[i + 2], stride[i], ceil);
+    if (apart !== merged)
+      L.fail('UNSUPPORTED', `${what}: in ceil mode the pool keeps a last window in the Pad's padding that a pool with the merged pads [${pads}] drops (${apart} vs ${merged} outputs)`);
+  }
+  return { pads, includePad: max ? includePad : true };
 }
 
 function pool(max: boolean): OpFn {
   return (L) => {
-    const x = L.blobIn(0);
+    const x0 = L.input(0);
+    if (!x0 || x0.kind !== 'blob') return L.fail('UNSUPPORTED', 'the data input must be a computed tensor');
+    const x = x0;
     spatial2d(L, x);
     L.checkOutputs(1);
     const ks0 = L.ints('kernel_shape');
@@ -374,23 +443,22 @@ function pool(max: boolean): OpFn {
     if (dil[0] !== 1 || dil[1] !== 1) L.fail('UNSUPPORTED', `dilated pooling (dilations [${dil}]) is not supported`);
     if (L.int('storage_order', 0) !== 0) L.fail('UNSUPPORTED', 'storage_order 1 is not supported');
     const ceil = L.int('ceil_mode', 0) !== 0;
-    const pads = resolvePads(L, x.shape.slice(2), ks, stride, [1, 1]);
-    const includePad = L.int('count_include_pad', 0) !== 0;
-    const onnxOut = [0, 1].map((i) => {
-      const steps = (x.shape[2 + i] + pads[i] + pads[i + 2] - ks[i]) / stride[i];
-      let o = (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;
-      if (ceil && (o - 1) * stride[i] >= x.shape[2 + i] + pads[i]) o--;
-      return o;
-    });
-    if (pads[0] >= ks[0] || pads[1] >= ks[1] || pads[2] >= ks[0] || pads[3] >= ks[1]) L.fail('UNSUPPORTED', `pads [${pads}] must be smaller than the kernel [${ks}]`);
+    // auto_pad works on the tensor the pool reads: after a Pad merged into it.
+    const own = resolvePads(L, paddedSize(x), ks, stride, [1, 1]);
+    const merged = mergePadIntoPool(L, x, max, own, L.int('count_include_pad', 0) !== 0, ks, stride, ceil);
+    const pads = merged.pads;
+    const onnxOut = [0, 1].map((i) => onnxPoolOut(x.shape[2 + i], ks[i], pads[i], pads[i + 2], stride[i], ceil));
+    if (pads[0] >= ks[0] || pads[1] >= ks[1] || pads[2] >= ks[0] || pads[3] >= ks[1])
+      L.fail('UNSUPPORTED', `pads [${pads}]${x.pad ? ' (its own plus the Pad before it)' : ''} must be smaller than the kernel [${ks}]`);
     const params: Record<string, unknown> = {
-      pool: max ? 'MAX' : 'AVE', kernel: [ks[0], ks[1]], stride, pad: [pads[0], pads[1]], globalPooling: false, roundMode: ceil ? 'CEIL' : 'FLOOR',
+      pool: max ? 'MAX' : 'AVE', kernel: [ks[0], ks[1]], stride, ...padParams(pads), globalPooling: false, roundMode: ceil ? 'CEIL' : 'FLOOR',
     };
-    // Bottom/right padding of its own (exporters write Caffe's ceil rounding this way) and
-    // ONNX's default AVE divisor (image pixels only): engine parameters beyond Caffe's.
-    if (pads[2] !== pads[0] || pads[3] !== pads[1]) params.padEnd = [pads[2], pads[3]];
-    if (!max && !includePad) params.excludePad = true;
-    L.one('Pooling', [x], params, [], [x.shape[0], x.shape[1], onnxOut[0], onnxOut[1]]);
+    // Engine parameters beyond Caffe's: bottom/right padding of its own (padParams; exporters
+    // write Caffe's ceil rounding this way), ONNX's default AVE divisor (image pixels only),
+    // and ONNX's ceil-mode rule for the last window also on unpadded pools.
+    if (!max && !merged.includePad) params.excludePad = true;
+    if (ceil) params.lastWindowInside = true;
+    L.one('Pooling', [{ ...x, pad: undefined, padValue: undefined }], params, [], [x.shape[0], x.shape[1], onnxOut[0], onnxOut[1]]);
   };
 }
 
@@ -688,19 +756,25 @@ const transpose: OpFn = (L) => {
   L.one('Permute', [x], { order: perm }, [], moved);
 };
 
-const softmax: OpFn = (L) => {
-  const x = L.blobIn(0);
-  const r = x.shape.length;
-  const ax = L.axis(L.int('axis', L.opset >= 13 ? -1 : 1), r);
-  if (ax === 0) L.fail('UNSUPPORTED', 'Softmax over the batch axis is not supported');
-  // Before opset 13 the input is flattened to 2-D at `axis`: one softmax over all axes from it on.
-  if (L.opset < 13 && x.shape.slice(ax + 1).some((d) => d !== 1)) {
-    if (x.shape.slice(ax).filter((d) => d !== 1).length > 1)
-      L.fail('UNSUPPORTED', `Softmax (opset ${L.opset}) over the flattened axes ${ax}..${r - 1} of [${x.shape}] is not supported (the engine's Softmax runs over one axis)`);
-  }
-  const along = L.opset < 13 ? ax + x.shape.slice(ax).findIndex((d) => d !== 1) : ax;
-  L.one('Softmax', [x], { axis: along < ax ? ax : along }, [], x.shape);
-};
+function softmax(log: boolean): OpFn {
+  return (L) => {
+    const x = L.blobIn(0);
+    // The engine's walk seeds below a trailing (Log)Softmax, from the logits; a LogSoftmax
+    // inside the net would have no relevance rule.
+    if (log && !L.model.graph.outputs.some((o) => o.name === L.node.outputs[0]))
+      L.fail('UNSUPPORTED', `LogSoftmax is only supported as a graph output (a trailing LogSoftmax, explained from the logits below it like a trailing Softmax); output '${L.node.outputs[0]}' is read by other nodes`);
+    const r = x.shape.length;
+    const ax = L.axis(L.int('axis', L.opset >= 13 ? -1 : 1), r);
+    if (ax === 0) L.fail('UNSUPPORTED', `${L.node.opType} over the batch axis is not supported`);
+    // Before opset 13 the input is flattened to 2-D at `axis`: one softmax over all axes from it on.
+    if (L.opset < 13 && x.shape.slice(ax + 1).some((d) => d !== 1)) {
+      if (x.shape.slice(ax).filter((d) => d !== 1).length > 1)
+        L.fail('UNSUPPORTED', `${L.node.opType} (opset ${L.opset}) over the flattened axes ${ax}..${r - 1} of [${x.shape}] is not supported (the engine's Softmax runs over one axis)`);
+    }
+    const along = L.opset < 13 ? ax + x.shape.slice(ax).findIndex((d) => d !== 1) : ax;
+    L.one('Softmax', [x], { axis: along < ax ? ax : along, ...(log ? { log: true } : {}) }, [], x.shape);
+  };
+}
 
 const dropout: OpFn = (L) => {
   const x = L.blobIn(0);
@@ -741,9 +815,10 @@ const pad: OpFn = (L) => {
   }
   if (pads.length !== 2 * r) L.fail('SCHEMA', `pads must have ${2 * r} values, got ${pads.length}`);
   if (pads.every((p) => p === 0)) return L.setOut(0, x);
-  if (value !== 0 || r !== 4 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0))
-    L.fail('UNSUPPORTED', `only zero padding of the spatial axes that a Conv then reads is supported (pads [${pads}], value ${value})`);
-  L.setOut(0, { ...x, pad: [pads[2], pads[3], pads[6], pads[7]] });
+  if (r !== 4 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0) || Number.isNaN(value))
+    L.fail('UNSUPPORTED', `only constant padding of the spatial axes that a Conv, MaxPool or AveragePool then reads is supported (pads [${pads}], value ${value})`);
+  // No engine layer pads: the next Conv or pool takes the padding over (or refuses it by name).
+  L.setOut(0, { ...x, pad: [pads[2], pads[3], pads[6], pads[7]], padValue: value });
 };
 
 // ---- constant-only ops ----
@@ -819,7 +894,7 @@ const OPS: Record<string, OpFn> = {
   MaxPool: pool(true), AveragePool: pool(false), GlobalAveragePool: globalPool(false), GlobalMaxPool: globalPool(true),
   BatchNormalization: batchnorm, LRN: lrn, Add: binary('Add'), Sub: binary('Sub'), Mul: binary('Mul'), Div: binary('Div'), Sum: sum,
   Concat: concat, Split: split, Flatten: flatten, Reshape: reshape, Squeeze: squeeze, Unsqueeze: unsqueeze, Transpose: transpose,
-  Softmax: softmax, Dropout: dropout, Identity: identity, Pad: pad, Constant: constant, ConstantOfShape: constantOfShape,
+  Softmax: softmax(false), LogSoftmax: softmax(true), Dropout: dropout, Identity: identity, Pad: pad, Constant: constant, ConstantOfShape: constantOfShape,
   Shape: shapeOp, Gather: gather, Cast: cast, Slice: sliceOp,
 };
 
@@ -897,8 +972,10 @@ export function lowerOnnxModel(model: OnnxModel, opts: LowerOptions = {}): OnnxN
     if (n.domain !== '')
       throw new CaffeLrpError('UNSUPPORTED', `node ${n.index} '${L.nodeName(n)}' (op type ${n.opType}, domain '${n.domain}', opset ${model.opsets.get(n.domain) ?? 'not imported'}) is not supported: only the default ai.onnx domain is; supported ops: ${SUPPORTED_ONNX_OPS.join(', ')}`, L.where);
     const fn = Object.prototype.hasOwnProperty.call(OPS, n.opType) ? OPS[n.opType] : undefined;
-    if (!fn)
-      throw new CaffeLrpError('UNSUPPORTED', `node ${n.index} '${L.nodeName(n)}' (op type ${n.opType}, domain 'ai.onnx', opset ${opset}) is not supported; supported ops: ${SUPPORTED_ONNX_OPS.join(', ')}`, L.where);
+    if (!fn) {
+      const why = Object.prototype.hasOwnProperty.call(UNSUPPORTED_WHY, n.opType) ? ` (${UNSUPPORTED_WHY[n.opType]})` : '';
+      throw new CaffeLrpError('UNSUPPORTED', `node ${n.index} '${L.nodeName(n)}' (op type ${n.opType}, domain 'ai.onnx', opset ${opset}) is not supported${why}; supported ops: ${SUPPORTED_ONNX_OPS.join(', ')}`, L.where);
+    }
     for (const a of n.attributes.values()) if (a.hasGraph) L.fail('UNSUPPORTED', `attribute '${a.name}' holds a subgraph (control flow is not supported)`);
     fn(L);
     for (const o of n.outputs.slice(0, 1)) if (o && !L.values.has(o)) L.fail('SCHEMA', `produced no value for output '${o}'`);
@@ -907,7 +984,7 @@ export function lowerOnnxModel(model: OnnxModel, opts: LowerOptions = {}): OnnxN
     const v = L.values.get(o.name);
     if (!v) throw new CaffeLrpError('SCHEMA', `graph output '${o.name}' is not produced by any node`, { file });
     if (v.kind !== 'blob') throw new CaffeLrpError('UNSUPPORTED', `graph output '${o.name}' is a constant (it does not depend on the input)`, { file });
-    if (v.pad) throw new CaffeLrpError('UNSUPPORTED', `graph output '${o.name}' comes from a non-zero Pad, which is only supported right before a Conv`, { file });
+    if (v.pad) throw new CaffeLrpError('UNSUPPORTED', `graph output '${o.name}' comes from a non-zero Pad, which is only supported right before a Conv, MaxPool or AveragePool`, { file });
     return v.blob;
   });
   if (new Set(outputs).size !== outputs.length) throw new CaffeLrpError('UNSUPPORTED', 'two graph outputs are the same tensor', { file });

@@ -103,8 +103,8 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 
 void Im2Col(const float* images, const ConvGeometry& g, float* col, int64_t ld, int64_t count, int64_t image_stride) {
   const int64_t oh = g.out_h, ow = g.out_w, p = oh * ow;
-  const bool plain = g.kernel_h == 1 && g.kernel_w == 1 && g.pad_h == 0 && g.pad_w == 0 && g.stride_h == 1 &&
-                     g.stride_w == 1;
+  const bool plain = g.kernel_h == 1 && g.kernel_w == 1 && g.pad_h == 0 && g.pad_w == 0 && g.pad_b == 0 && g.pad_r == 0 &&
+                     g.stride_h == 1 && g.stride_w == 1;
   if (plain) {  // 1x1 fast path: the matrix is the images themselves
     for (int64_t i = 0; i < count; ++i)
       for (int64_t c = 0; c < g.channels; ++c)

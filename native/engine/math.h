@@ -16,6 +16,11 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 struct ConvGeometry {
   int64_t channels, height, width;        // input
   int64_t kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h, dilation_w;
+  // Bottom/right padding (= pad_h/pad_w in Caffe; ONNX pads may differ). im2col/col2im need
+  // no offset for it: pad_h/pad_w place the first tap, and the end padding only makes
+  // out_h/out_w larger, its taps falling outside the image (zero in im2col, dropped by col2im);
+  // it only rules out im2col's 1x1 copy.
+  int64_t pad_b, pad_r;
   int64_t out_h, out_w;                   // output
   int64_t taps() const { return channels * kernel_h * kernel_w; }
   int64_t positions() const { return out_h * out_w; }

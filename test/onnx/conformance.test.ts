@@ -18,14 +18,11 @@ const ROOT = sharedPath('onnx-conformance');
 
 /** Cases that do not apply, with the reason (checked: loading them fails with a CaffeLrpError whose message matches). */
 const NOT_APPLICABLE: Record<string, { reason: string; error: RegExp }> = {
-  'pytorch-converted/test_ConstantPad2d': { reason: 'Pad with a non-zero value and no Conv after it (no engine layer pads)', error: /only zero padding of the spatial axes that a Conv then reads/ },
-  'pytorch-converted/test_ZeroPad2d': { reason: 'a Pad that no Conv reads (no engine layer pads)', error: /comes from a non-zero Pad/ },
+  'pytorch-converted/test_ConstantPad2d': { reason: 'a Pad that is the graph output (no engine layer pads; Pads merge into a Conv or pool after them)', error: /comes from a non-zero Pad, which is only supported right before a Conv, MaxPool or AveragePool/ },
+  'pytorch-converted/test_ZeroPad2d': { reason: 'a Pad that is the graph output (no engine layer pads)', error: /comes from a non-zero Pad/ },
   'pytorch-converted/test_ConvTranspose2d': { reason: 'ConvTranspose is not supported (no engine layer)', error: /op type ConvTranspose/ },
   'pytorch-converted/test_ConvTranspose2d_no_bias': { reason: 'ConvTranspose is not supported', error: /op type ConvTranspose/ },
   'pytorch-converted/test_ELU': { reason: 'Elu is not supported (no engine layer)', error: /op type Elu/ },
-  'pytorch-converted/test_LogSoftmax': { reason: 'LogSoftmax is not supported (no engine layer)', error: /op type LogSoftmax/ },
-  'pytorch-converted/test_log_softmax_dim3': { reason: 'LogSoftmax is not supported', error: /op type LogSoftmax/ },
-  'pytorch-converted/test_log_softmax_lastdim': { reason: 'LogSoftmax is not supported', error: /op type LogSoftmax/ },
   'pytorch-converted/test_MaxPool2d_stride_padding_dilation': { reason: 'dilated pooling is not supported', error: /dilated pooling/ },
   'pytorch-operator/test_operator_add_broadcast': { reason: 'DOUBLE inputs (the engine computes in float32)', error: /element type 11/ },
   'pytorch-operator/test_operator_add_size1_broadcast': { reason: 'DOUBLE inputs', error: /element type 11/ },

@@ -16,16 +16,20 @@ ConvolutionLayer::ConvolutionLayer(const LayerDef& def) : Layer(def) {
   bias_term_ = def.Bool("biasTerm", true);
   auto k = def.Pair("kernel"), s = def.Pair("stride"), p = def.Pair("pad");
   auto d = def.Has("dilation") ? def.Pair("dilation") : std::make_pair(1, 1);
+  // ONNX's asymmetric pads: padEnd is the bottom/right padding, pad then the top/left one.
+  auto pe = def.Has("padEnd") ? def.Pair("padEnd") : p;
   if (def.Int("axis", 1) != 1) Fail("only axis 1 (channels) is supported");
   if (num_output_ <= 0) Fail("num_output must be positive");
   if (group_ <= 0 || num_output_ % group_ != 0) Fail("group must divide num_output");
   if (k.first <= 0 || k.second <= 0) Fail("kernel size must be positive");
   if (s.first <= 0 || s.second <= 0) Fail("stride must be positive");
   if (p.first < 0 || p.second < 0) Fail("pad must not be negative");
+  if (pe.first < 0 || pe.second < 0) Fail("padEnd must not be negative");
   if (d.first <= 0 || d.second <= 0) Fail("dilation must be positive");
   geom_.kernel_h = k.first; geom_.kernel_w = k.second;
   geom_.stride_h = s.first; geom_.stride_w = s.second;
   geom_.pad_h = p.first; geom_.pad_w = p.second;
+  geom_.pad_b = pe.first; geom_.pad_r = pe.second;
   geom_.dilation_h = d.first; geom_.dilation_w = d.second;
 }
 
@@ -47,11 +51,12 @@ void ConvolutionLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   if (def_.blobs[0].shape[1] != cg)
     Fail("weights expect " + std::to_string(def_.blobs[0].shape[1]) + " channels per group but the input has " + std::to_string(cg));
   const int64_t ext_h = geom_.dilation_h * (geom_.kernel_h - 1) + 1, ext_w = geom_.dilation_w * (geom_.kernel_w - 1) + 1;
-  if (geom_.height + 2 * geom_.pad_h < ext_h || geom_.width + 2 * geom_.pad_w < ext_w)
+  const int64_t padded_h = geom_.height + geom_.pad_h + geom_.pad_b, padded_w = geom_.width + geom_.pad_w + geom_.pad_r;
+  if (padded_h < ext_h || padded_w < ext_w)
     Fail("kernel " + std::to_string(ext_h) + "x" + std::to_string(ext_w) + " is larger than the padded input " +
-         std::to_string(geom_.height + 2 * geom_.pad_h) + "x" + std::to_string(geom_.width + 2 * geom_.pad_w));
-  geom_.out_h = (geom_.height + 2 * geom_.pad_h - ext_h) / geom_.stride_h + 1;
-  geom_.out_w = (geom_.width + 2 * geom_.pad_w - ext_w) / geom_.stride_w + 1;
+         std::to_string(padded_h) + "x" + std::to_string(padded_w));
+  geom_.out_h = (padded_h - ext_h) / geom_.stride_h + 1;
+  geom_.out_w = (padded_w - ext_w) / geom_.stride_w + 1;
   top[0]->Reshape({b.num(), num_output_, geom_.out_h, geom_.out_w});
 }
 

@@ -1,6 +1,9 @@
 // Convolution: Caffe's 2-D convolution with groups, padding, stride and dilation, run as
 // im2col + one sgemm per group, over blocks of images. Its relevance rules are the shared
 // linear rules applied per group to the block's column matrix.
+//
+// For ONNX models one optional parameter: padEnd [h, w], the bottom/right padding when it
+// differs from pad (which is then the top/left padding); it only changes the output size.
 #pragma once
 #include <vector>
 #include "engine/layer.h"

@@ -38,6 +38,7 @@ PoolingLayer::PoolingLayer(const LayerDef& def) : Layer(def) {
   auto pe = def.Has("padEnd") ? def.Pair("padEnd") : p;
   peh_ = pe.first; pew_ = pe.second;
   exclude_pad_ = def.Bool("excludePad", false);
+  last_window_inside_ = def.Bool("lastWindowInside", false);
   if (peh_ < 0 || pew_ < 0) Fail("padEnd must not be negative");
   if (!global_ && (peh_ >= kh_ || pew_ >= kw_)) Fail("padEnd must be smaller than the kernel");
   if (!global_ && (kh_ <= 0 || kw_ <= 0)) Fail("kernel size must be positive");
@@ -62,8 +63,10 @@ void PoolingLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   };
   out_h_ = out_size(height_ + ph_ + peh_, kh_, sh_);
   out_w_ = out_size(width_ + pw_ + pew_, kw_, sw_);
-  // Caffe: the last window must start inside the image (or its left/top padding).
-  if (ph_ > 0 || pw_ > 0) {
+  // Caffe: the last window must start inside the image (or its left/top padding), checked
+  // only when the pool is padded; ONNX (lastWindowInside) checks it on every ceil-mode pool.
+  // Floor mode never has such a window (padding is smaller than the kernel).
+  if (ph_ > 0 || pw_ > 0 || peh_ > 0 || pew_ > 0 || last_window_inside_) {
     if ((out_h_ - 1) * sh_ >= height_ + ph_) --out_h_;
     if ((out_w_ - 1) * sw_ >= width_ + pw_) --out_w_;
   }

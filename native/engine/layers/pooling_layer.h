@@ -7,9 +7,11 @@
 // default (the toolbox's normalisation), floor-mode output size, no padding. Parameters:
 // kernel [h, w], stride [h, w], optional scale.
 //
-// For ONNX models two optional parameters: padEnd [h, w] (bottom/right padding when it differs
-// from pad, which is then the top/left padding) and excludePad (AVE divides by the pixels of
-// the image inside the window, ONNX's count_include_pad = 0).
+// For ONNX models three optional parameters: padEnd [h, w] (bottom/right padding when it differs
+// from pad, which is then the top/left padding), excludePad (AVE divides by the pixels of
+// the image inside the window, ONNX's count_include_pad = 0) and lastWindowInside (ceil mode
+// drops a last window starting past the image and its top/left padding even when the pool
+// has no padding; Caffe checks that only for padded pools).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -52,6 +54,7 @@ class PoolingLayer : public Layer {
   int64_t kh_, kw_, sh_, sw_, ph_, pw_;
   int64_t peh_ = 0, pew_ = 0;  // bottom/right padding (= ph_/pw_ unless padEnd is given)
   bool exclude_pad_ = false;
+  bool last_window_inside_ = false;
   int64_t channels_ = 0, height_ = 0, width_ = 0, out_h_ = 0, out_w_ = 0;
   std::vector<int32_t> argmax_;  // MAX: flat index within the image plane, -1 if none
 };

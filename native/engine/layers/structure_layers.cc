@@ -213,7 +213,10 @@ void PermuteLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, cons
 }
 
 // ---- Softmax ----
-SoftmaxLayer::SoftmaxLayer(const LayerDef& def) : Layer(def) { axis_param_ = def.Int("axis", 1); }
+SoftmaxLayer::SoftmaxLayer(const LayerDef& def) : Layer(def) {
+  axis_param_ = def.Int("axis", 1);
+  log_ = def.Bool("log", false);
+}
 
 void SoftmaxLayer::Reshape(const Blobs& bottom, const Blobs& top) {
   const Blob& b = *bottom[0];
@@ -233,6 +236,12 @@ void SoftmaxLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
       for (int64_t c = 1; c < channels_; ++c) mx = std::max(mx, x[c * inner_]);
       float sum = 0;
       for (int64_t c = 0; c < channels_; ++c) sum += (y[c * inner_] = std::exp(x[c * inner_] - mx));
+      if (log_) {
+        // log softmax = x - max - log(sum): no log of a rounded-to-zero probability.
+        const float shift = mx + std::log(sum);
+        for (int64_t c = 0; c < channels_; ++c) y[c * inner_] = x[c * inner_] - shift;
+        continue;
+      }
       for (int64_t c = 0; c < channels_; ++c) y[c * inner_] /= sum;
     }
 }
@@ -244,6 +253,12 @@ void SoftmaxLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Works
       const float* y = top[0]->data() + base;
       const float* g = top[0]->diff() + base;
       float* gx = bottom[0]->diff() + base;
+      if (log_) {  // d/dx_i of log softmax_j = [i == j] - softmax_i
+        float total = 0;
+        for (int64_t c = 0; c < channels_; ++c) total += g[c * inner_];
+        for (int64_t c = 0; c < channels_; ++c) gx[c * inner_] = g[c * inner_] - std::exp(y[c * inner_]) * total;
+        continue;
+      }
       float dot = 0;
       for (int64_t c = 0; c < channels_; ++c) dot += g[c * inner_] * y[c * inner_];
       for (int64_t c = 0; c < channels_; ++c) gx[c * inner_] = (g[c * inner_] - dot) * y[c * inner_];
@@ -251,7 +266,11 @@ void SoftmaxLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Works
 }
 
 void SoftmaxLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule&, Workspace&) {
-  std::copy(top[0]->data(), top[0]->data() + top[0]->count(), bottom[0]->diff());
+  const float* y = top[0]->data();
+  float* r = bottom[0]->diff();
+  // A log softmax gives the probabilities too (its output is their logarithm).
+  if (log_) std::transform(y, y + top[0]->count(), r, [](float v) { return std::exp(v); });
+  else std::copy(y, y + top[0]->count(), r);
 }
 
 }  // namespace caffe_lrp

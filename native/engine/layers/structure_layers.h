@@ -87,6 +87,7 @@ class PermuteLayer : public Layer {
   std::vector<int> resolved_;  // full permutation
 };
 
+// Softmax over one axis; with the parameter log (ONNX's LogSoftmax) its logarithm.
 class SoftmaxLayer : public Layer {
  public:
   explicit SoftmaxLayer(const LayerDef& def);
@@ -100,6 +101,7 @@ class SoftmaxLayer : public Layer {
 
  private:
   int axis_param_;
+  bool log_ = false;
   int64_t outer_ = 0, channels_ = 0, inner_ = 0;
 };
 
