@@ -143,7 +143,9 @@ async function computeBatch(session: Session, jobs: Job[], conservation?: Conser
     }
   });
   try {
-    const result = await net.relevance(classes, conservation ? { ...session.relOptions, conservation: true } : session.relOptions);
+    const result = conservation
+      ? await net.relevance(classes, { ...session.relOptions, conservation: true })
+      : { heatmaps: await net.backwardRelevanceMulti(classes, session.relOptions), conservation: undefined };
     ok.forEach((j, i) => {
       j.heatmap = result.heatmaps[i];
     });

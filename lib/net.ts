@@ -313,7 +313,18 @@ export class Net {
 
   /** Runs the forward pass on `engine` (this net or its twin) and remembers the input for the other. */
   private async forwardOn(engine: Net, input: Input): Promise<Float32Array[]> {
-    const scores = await engine.forwardNow(input);
+    let scores: Float32Array[];
+    try {
+      scores = await engine.forwardNow(input);
+    } catch (e) {
+      // A pass that started and failed leaves no usable input on either engine (a relevance
+      // call must not explain an older one); a refused input (checked before) leaves all as is.
+      if (!engine.forwardDone) {
+        this.inputVersion++;
+        this.lastImages = undefined;
+      }
+      throw e;
+    }
     this.inputVersion++;
     if (engine === this) this.rawSeen = this.inputVersion;
     else this.twinSeen = this.inputVersion;
@@ -326,7 +337,11 @@ export class Net {
   /** Brings `engine` up to the last forward input when the other engine ran it. */
   private async syncEngine(engine: Net): Promise<void> {
     const seen = engine === this ? this.rawSeen : this.twinSeen;
-    if (seen === this.inputVersion || !this.lastImages) return;
+    if (seen === this.inputVersion) return;
+    if (!this.lastImages) {
+      engine.forwardDone = false; // the last forward pass failed: no input to explain
+      return;
+    }
     await engine.forwardNow(this.lastImages.length === 1 ? this.lastImages[0] : this.lastImages);
     if (engine === this) this.rawSeen = this.inputVersion;
     else this.twinSeen = this.inputVersion;

@@ -149,6 +149,20 @@ describe('BatchNorm canonizer: a hand-computed conv -> BatchNorm -> Scale net', 
     }
   });
 
+  it('after a forward pass that failed, neither the raw net nor the canonized twin explains an older input', async () => {
+    const net = new Net(bnNet());
+    try {
+      await net.explain(input, { composite: 'EpsilonPlus', lastlayerindex: 4, targets: [[1], [2]] });
+      const bad = input.slice();
+      bad[3] = NaN;
+      await expect(net.forward(bad)).rejects.toMatchObject({ code: 'OPTION' });
+      await expect(net.relevance([[1], [2]], { composite: 'EpsilonPlus', lastlayerindex: 4 })).rejects.toMatchObject({ code: 'STATE' });
+      await expect(net.relevance([[1], [2]], { rule: 'epsilon', lastlayerindex: 4 })).rejects.toMatchObject({ code: 'STATE' });
+    } finally {
+      await net.dispose();
+    }
+  });
+
   it('the conservation report of the canonized walk lists the Identity layers, which pass R unchanged', async () => {
     const net = new Net(bnNet());
     try {
