@@ -52,12 +52,13 @@ interface Args {
   threads?: number;
   shard?: { index: number; count: number };
   manifest?: string;
+  conservation: boolean;
 }
 
 class UsageError extends Error {}
 
 function usageLine(cmd: string): string {
-  return `usage: ${cmd} [--quiet] [--threads N] [--minimal-output] [--shard i/n] [--manifest FILE] <config> <filelist> <prefix>`;
+  return `usage: ${cmd} [--quiet] [--threads N] [--minimal-output] [--shard i/n] [--manifest FILE] [--conservation] <config> <filelist> <prefix>`;
 }
 
 function helpText(cmd: string): string {
@@ -82,6 +83,8 @@ Options:
   --shard i/n        only batches b with b mod n = i (0 <= i < n), so n processes cover the list;
                      also from LRP_SHARD_INDEX (or JOB_COMPLETION_INDEX) with LRP_SHARD_COUNT
   --manifest FILE    also write FILE: one JSON line per image (image, line, status, outputs, error)
+  --conservation     also write conservation.json under standalone_outpath: per layer, the mean
+                     relevance in and out over the images; per image, seed vs relevance at the end
   --quiet, -q        no progress bar, warnings or summary line (errors are still printed)
   --help, -h         this text
   --version, -V      the caffe-lrp version
@@ -98,6 +101,7 @@ const FLAGS = {
   threads: { type: 'string' },
   shard: { type: 'string' },
   manifest: { type: 'string' },
+  conservation: { type: 'boolean' },
 } as const;
 
 /** The flag closest to a misspelt one ('--quite' → '--quiet'), if any is close. */
@@ -147,7 +151,7 @@ function parseArgs(argv: string[]): Args {
     throw new UsageError((e as Error).message);
   }
   const v = parsed.values;
-  const a: Args = { positional: parsed.positionals, help: v.help === true, version: v.version === true, quiet: v.quiet === true, minimal: v['minimal-output'] === true };
+  const a: Args = { positional: parsed.positionals, help: v.help === true, version: v.version === true, quiet: v.quiet === true, minimal: v['minimal-output'] === true, conservation: v.conservation === true };
   if (v.threads !== undefined) {
     const t = v.threads;
     if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 1024) throw new UsageError(`--threads must be an integer from 1 to 1024, got '${t}'`);
@@ -293,12 +297,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const todo = shardBatches(entries, session.batchSize, args.shard).reduce((n, b) => n + b.length, 0);
   const progress = new Progress(todo, { quiet: args.quiet, stream: stderr, env: options.env });
   const records: ReturnType<typeof manifestRecord>[] = [];
+  const { ConservationSummary, conservationFile, writeConservation } = await import('./conservation');
+  const conservation = args.conservation ? new ConservationSummary() : undefined;
   let failed = 0;
   try {
     const result = await runPipeline(session, entries, {
       minimal,
       cwd,
       shard: args.shard,
+      conservation,
       onImageDone(entry, error, files) {
         const reason = error === undefined ? undefined : imageReason(error, path.resolve(cwd, entry.imagePath));
         if (reason !== undefined) progress.log(`${cmd}: ${entry.imagePath} (${listArg} line ${entry.line}): ${reason}`);
@@ -314,6 +321,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   if (args.manifest !== undefined) {
     try {
       await writeManifest(path.resolve(cwd, args.manifest), records);
+    } catch (e) {
+      if (!(e instanceof CaffeLrpError)) throw e;
+      return fail(e.message);
+    }
+  }
+  if (conservation) {
+    try {
+      await writeConservation(conservationFile(config.outPath, args.shard), conservation, session.relOptions);
     } catch (e) {
       if (!(e instanceof CaffeLrpError)) throw e;
       return fail(e.message);

@@ -59,7 +59,7 @@ export interface DemoConfig {
   heatmapColormap: ColormapName;
   compat: boolean;
   /** Zennit composite (config key 'composite') and its parameters; then the formula-type keys are unused. */
-  zennit?: { composite: string; low?: number[]; high?: number[]; gamma?: number; stabilizer?: number };
+  zennit?: { composite: string; low?: number[]; high?: number[]; gamma?: number; epsilon?: number; stabilizer?: number; canonize?: boolean };
   /** 1-based line of each key that was present (for later errors such as "not a file"). */
   lines: Partial<Record<ConfigKey, number>>;
   /** Config file name as given (for messages). */
@@ -74,7 +74,7 @@ export const CONFIG_KEYS = [
   'lrn_backward_type', 'maxpoolingtoavgpoolinginbackwardpass', 'biastreatmenttype', 'codeexectype', 'batchsize',
   'heatmap_colormap', 'caffe_lrp_compat',
   // Zennit's composites (semantics 'zennit'; lib/relevance/composites.ts)
-  'composite', 'zbox_low', 'zbox_high', 'gamma', 'stabilizer',
+  'composite', 'zbox_low', 'zbox_high', 'gamma', 'epsilon', 'stabilizer', 'canonize',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -286,10 +286,14 @@ class Reader {
     throw new CaffeLrpError('OPTION', `'${key}' (line ${f.keyLine}): ${why}, got '${f.value}'`, { file: this.file, line: f.valueLine });
   }
 
-  /** The Zennit keys: a composite with its bounds (comma-separated numbers: a config value is one token), gamma and stabilizer. */
+  /**
+   * The Zennit keys: a composite with its bounds (comma-separated numbers: a config value is
+   * one token), gamma, epsilon (the dense layers' Epsilon), stabilizer and canonize (1, the
+   * default: explain the canonized net; 0: the net as loaded).
+   */
   zennit(): DemoConfig['zennit'] {
     const composite = this.string('composite');
-    for (const key of ['zbox_low', 'zbox_high', 'gamma', 'stabilizer'] as const) {
+    for (const key of ['zbox_low', 'zbox_high', 'gamma', 'epsilon', 'stabilizer', 'canonize'] as const) {
       const f = this.found.get(key);
       if (f && composite === undefined) this.fail(key, f, "applies only together with 'composite'");
     }
@@ -301,7 +305,13 @@ class Reader {
       if (values.length === 0 || !values.every(Number.isFinite)) this.fail(key, f, 'must be one number or one per input channel');
       return values;
     };
-    return { composite, low: list('zbox_low'), high: list('zbox_high'), gamma: this.float('gamma', 0), stabilizer: this.float('stabilizer', 0) };
+    const canonize = this.int('canonize', 0, 1);
+    const out: NonNullable<DemoConfig['zennit']> = { composite, low: list('zbox_low'), high: list('zbox_high'), gamma: this.float('gamma', 0), stabilizer: this.float('stabilizer', 0) };
+    // only the keys given: a config without them reads as before
+    const epsilon = this.float('epsilon', 0);
+    if (epsilon !== undefined) out.epsilon = epsilon;
+    if (canonize !== undefined) out.canonize = canonize === 1;
+    return out;
   }
 
   string(key: ConfigKey): string | undefined {

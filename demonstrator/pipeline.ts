@@ -19,6 +19,7 @@ import { writeRawhm, writeTopScores } from '../lib/outputs/text-files';
 import { preprocessImage, type Preprocessed } from '../lib/image/preprocess';
 import { chooseClasses, rankClasses } from './ranking';
 import type { Session } from './session';
+import type { ConservationSummary } from './conservation';
 
 export interface PipelineOptions {
   /** Only `_rawhm.txt` and the scores file (the *_minimaloutput demonstrators). */
@@ -29,6 +30,8 @@ export interface PipelineOptions {
   onImageDone(entry: FileListEntry, error?: unknown, files?: OutputFiles): void;
   /** Only every `count`-th batch, starting at batch `index` (`--shard index/count`); default all. */
   shard?: Shard;
+  /** `--conservation`: every batch's per-layer report is added here. */
+  conservation?: ConservationSummary;
 }
 
 /** Batch b of a list belongs to shard b mod count. */
@@ -80,7 +83,7 @@ export async function runPipeline(session: Session, entries: FileListEntry[], op
     const jobs = await (next as Promise<Job[]>);
     // Start decoding the next batch before this one's native compute.
     next = b + 1 < batches.length ? prepareBatch(session, batches[b + 1], opts.cwd) : undefined;
-    await computeBatch(session, jobs);
+    await computeBatch(session, jobs, opts.conservation);
     await writing; // at most one batch of files in flight
     writing = writeBatch(session, jobs, opts.minimal).then(() => finish(jobs));
   }
@@ -117,7 +120,7 @@ async function prepare(session: Session, entry: FileListEntry, cwd: string): Pro
 }
 
 /** One forward and one relevance pass for the good images of a batch. */
-async function computeBatch(session: Session, jobs: Job[]): Promise<void> {
+async function computeBatch(session: Session, jobs: Job[], conservation?: ConservationSummary): Promise<void> {
   const ok = jobs.filter((j) => j.error === undefined);
   if (ok.length === 0) return;
   const { net } = session;
@@ -140,10 +143,13 @@ async function computeBatch(session: Session, jobs: Job[]): Promise<void> {
     }
   });
   try {
-    const maps = await net.backwardRelevanceMulti(classes, session.relOptions);
+    const result = conservation
+      ? await net.relevance(classes, { ...session.relOptions, conservation: true })
+      : { heatmaps: await net.backwardRelevanceMulti(classes, session.relOptions), conservation: undefined };
     ok.forEach((j, i) => {
-      j.heatmap = maps[i];
+      j.heatmap = result.heatmaps[i];
     });
+    if (conservation && result.conservation) conservation.add(result.conservation, ok.map((j) => j.entry.imagePath));
   } catch (e) {
     for (const j of ok) if (j.error === undefined) j.error = e;
   }

@@ -51,6 +51,8 @@ export interface NativeRule {
    */
   pool?: 'wta' | 'proportional' | 'wta-ties' | 'flat' | 'epsilon' | 'alphabeta';
   lrn?: 'identity' | 'taylor';
+  /** Propagate the plain gradient through this layer instead of a rule (Zennit: layers without a rule). */
+  gradient?: boolean;
   relu?: 'identity' | 'rectify' | 'guided';
   /** 'caffe' (default): the Caffe plugin's stabilisers; 'toolbox': sign(0) = +1 and 1e-16 in alpha-beta. */
   stabilizer?: 'caffe' | 'toolbox';

@@ -23,6 +23,7 @@ import { preprocessImage, type ImageSource, type PreprocessOptions } from './ima
 import { checkPreprocessSettings, preprocessFor, type PreprocessSettings } from './image/settings';
 import { isOnnxContent, loadOnnxNetSpec } from './onnx';
 import type { OnnxNetSpec, OnnxOrigin } from './onnx/lower';
+import { canonize, changesNet, mergeNotes, planCanonize, type CanonizePlan } from './canonize';
 
 export interface LayerInfo {
   index: number;
@@ -34,6 +35,13 @@ export interface LayerInfo {
   outputShapes: number[][];
   /** For nets read from ONNX: the node this layer computes (name, op type, node index). */
   onnx?: OnnxOrigin;
+  /**
+   * Canonization (semantics 'zennit' unless `canonize: false`): the batch norm layers whose
+   * per-channel maps are folded into this layer's weights and bias, e.g. ['bn1', 'scale1'].
+   */
+  merged?: string[];
+  /** Canonization: the layer this batch norm is folded into; in the canonized net it is an identity. */
+  mergedInto?: string;
 }
 
 export interface LayerConservation {
@@ -138,6 +146,18 @@ export class Net {
   private layerCache: NativeLayerInfo[] | undefined;
   /** Name of the blob whose values are the scores (Caffe's first net output). */
   readonly scoresBlob: string;
+  /** Canonization (lib/canonize): what it changes (from the structure), and the canonized twin, built on first use. */
+  private readonly canonPlan: CanonizePlan;
+  private readonly blobShapes: number[][][];
+  private readonly allowNonFinite: boolean;
+  private twin: Net | undefined;
+  /** The last forward input (copied; kept only when a twin exists or may be built) and which engine has run it. */
+  private lastImages: Float32Array[] | undefined;
+  private inputVersion = 0;
+  private rawSeen = 0;
+  private twinSeen = 0;
+  /** The engine (this net or its twin) that ran the last forward pass: blob() reads it. */
+  private lastEngine: Net = this;
 
   /** Mean image given to Net.load: subtracted by preprocess()/explainImage() (not by forward(): its inputs are net-ready blobs). */
   mean?: MeanImage;
@@ -227,6 +247,9 @@ export class Net {
     checkNetSpecObject(spec);
     const { NativeNet } = loadNative();
     this.spec = { ...spec, layers: spec.layers.map((l) => ({ ...l, blobs: [] })) };
+    this.canonPlan = planCanonize(spec);
+    this.blobShapes = spec.layers.map((l) => (l.blobs ?? []).map((b) => b.shape));
+    this.allowNonFinite = options.allowNonFiniteWeights === true;
     try {
       const budget = memoryBudget();
       this.native = new NativeNet(spec, { borrowWeights: specsToBorrow.delete(spec), memoryBudget: budget.bytes, memoryBudgetSource: budget.source });
@@ -248,12 +271,80 @@ export class Net {
 
   /** The layers in Caffe's internal order (after automatic Split insertion): the indices lastlayerindex etc. refer to. */
   get layers(): LayerInfo[] {
+    const notes = mergeNotes(this.spec, this.canonPlan);
     return this.nativeLayers().map((l) => {
       const origin = (this.spec.layers[l.index] as { onnx?: OnnxOrigin } | undefined)?.onnx;
       const info: LayerInfo = { index: l.index, name: l.name, type: l.type, bottoms: l.bottoms, tops: l.tops, outputShapes: l.topShapes };
       if (origin) info.onnx = { ...origin };
+      const note = notes.get(l.index);
+      if (note?.merged) info.merged = [...note.merged];
+      if (note?.mergedInto) info.mergedInto = note.mergedInto;
       return info;
     });
+  }
+
+  /**
+   * The net a relevance pass with these options runs on: the canonized twin under semantics
+   * 'zennit' (unless `canonize: false`) when canonizing changes the net, else this net. The
+   * twin is built once, from this net's structure and the engine's weights, and disposed
+   * with this net; its layers are this net's, index for index.
+   */
+  private engineFor(o: ResolvedOptions): Net {
+    if (o.semantics !== 'zennit' || !o.zennit?.canonize || !changesNet(this.canonPlan)) return this;
+    if (!this.twin) {
+      const live = this.live;
+      const withWeights: NetSpec = {
+        ...this.spec,
+        layers: this.spec.layers.map((l, i) => ({ ...l, blobs: live.learnedBlobs(i).map((data, j) => ({ shape: this.blobShapes[i][j], data })) })),
+      };
+      const canon = canonize(withWeights, this.canonPlan);
+      specsToBorrow.add(canon); // fresh arrays nobody else holds
+      const twin = new Net(canon, { scoresBlob: this.scoresBlob, allowNonFiniteWeights: this.allowNonFinite });
+      try {
+        if (twin.batchSize !== this.batchSize) twin.reshapeNow(this.batchSize);
+      } catch (e) {
+        twin.native?.dispose();
+        throw e;
+      }
+      this.twin = twin;
+    }
+    return this.twin;
+  }
+
+  /** Runs the forward pass on `engine` (this net or its twin) and remembers the input for the other. */
+  private async forwardOn(engine: Net, input: Input): Promise<Float32Array[]> {
+    let scores: Float32Array[];
+    try {
+      scores = await engine.forwardNow(input);
+    } catch (e) {
+      // A pass that started and failed leaves no usable input on either engine (a relevance
+      // call must not explain an older one); a refused input (checked before) leaves all as is.
+      if (!engine.forwardDone) {
+        this.inputVersion++;
+        this.lastImages = undefined;
+      }
+      throw e;
+    }
+    this.inputVersion++;
+    if (engine === this) this.rawSeen = this.inputVersion;
+    else this.twinSeen = this.inputVersion;
+    this.lastEngine = engine;
+    this.activeImages = engine.activeImages;
+    if (changesNet(this.canonPlan)) this.lastImages = Array.isArray(input) ? input.map((a) => a.slice()) : [input.slice()];
+    return scores;
+  }
+
+  /** Brings `engine` up to the last forward input when the other engine ran it. */
+  private async syncEngine(engine: Net): Promise<void> {
+    const seen = engine === this ? this.rawSeen : this.twinSeen;
+    if (seen === this.inputVersion) return;
+    if (!this.lastImages) {
+      engine.forwardDone = false; // the last forward pass failed: no input to explain
+      return;
+    }
+    await engine.forwardNow(this.lastImages.length === 1 ? this.lastImages[0] : this.lastImages);
+    if (engine === this) this.rawSeen = this.inputVersion;
+    else this.twinSeen = this.inputVersion;
   }
 
   private nativeLayers(): NativeLayerInfo[] {
@@ -302,6 +393,7 @@ export class Net {
     }
     this.layerCache = undefined;
     this.forwardDone = false;
+    if (this.twin) this.twin.reshapeNow(batch);
   }
 
   /**
@@ -310,7 +402,7 @@ export class Net {
    * remaining slots zero. Resolves to the scores of each image.
    */
   forward(input: Input): Promise<Float32Array[]> {
-    return this.enqueue(() => this.forwardNow(input));
+    return this.enqueue(() => this.forwardOn(this, input));
   }
 
   private async forwardNow(input: Input): Promise<Float32Array[]> {
@@ -348,10 +440,10 @@ export class Net {
   /** Forward values of a blob after the last forward pass (e.g. the class logits). */
   blob(name: string): { shape: number[]; data: Float32Array } {
     if (typeof name !== 'string') throw new CaffeLrpError('OPTION', `blob(name): name must be a string, got ${typeof name}`);
-    const live = this.live;
+    const live = this.live; // a disposed net throws
     let b;
     try {
-      b = live.blobData(name);
+      b = (this.lastEngine === this ? live : this.lastEngine.live).blobData(name);
     } catch (e) {
       const names = [...new Set(this.nativeLayers().flatMap((l) => l.tops))];
       throw new CaffeLrpError('OPTION', `blob('${name}'): ${(e as Error).message} (blobs: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`);
@@ -382,9 +474,10 @@ export class Net {
   explain(input: Input, options: ExplainOptions = {}): Promise<Explanation> {
     return this.enqueue(async () => {
       const { targets, ...relOptions } = options ?? {};
-      const scores = await this.forwardNow(input);
       // Bad options fail before the forward pass; numclasses bounds the classes 'top1'/'top5' choose from, as in the demonstrators.
-      const { numclasses } = resolveOptions(relOptions);
+      const resolved = resolveOptions(relOptions);
+      const { numclasses } = resolved;
+      const scores = await this.forwardOn(this.engineFor(resolved), input);
       const classes = scores.map((s, i) =>
         chooseClasses(numclasses === undefined ? s : s.subarray(0, numclasses), Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined), i));
       const result = await this.relevanceNow(classes, relOptions, scores.length);
@@ -451,8 +544,9 @@ export class Net {
    */
   private explainRanked(inputs: Float32Array[], relOptions: RelPropOptions, targets: Target | Target[] | undefined): Promise<Explanation> {
     return this.enqueue(async () => {
-      const { numclasses } = resolveOptions(relOptions);
-      const scores = await this.forwardNow(inputs);
+      const resolved = resolveOptions(relOptions);
+      const { numclasses } = resolved;
+      const scores = await this.forwardOn(this.engineFor(resolved), inputs);
       const classes = scores.map((s, i) => {
         const t = Array.isArray(targets) && !isClassList(targets) ? targets[i] : (targets as Target | undefined);
         const pick = t ?? 'top1';
@@ -497,6 +591,9 @@ export class Net {
 
   private async relevanceNow(classes: number[][], options: RelPropOptions, expectedImages: number, seedValues?: number[][]): Promise<RelevanceResult> {
     const o = resolveOptions(options);
+    const engine = this.engineFor(o);
+    await this.syncEngine(engine);
+    if (engine !== this) return engine.relevanceNow(classes, options, expectedImages, seedValues);
     if (!this.forwardDone) throw new CaffeLrpError('STATE', 'no forward pass: call forward() (or use explain()) before a relevance pass');
     if (!Array.isArray(classes) || classes.length !== expectedImages)
       throw new CaffeLrpError('OPTION', `expected one class list for each of the ${expectedImages} image(s) of the last forward pass, got ${Array.isArray(classes) ? classes.length : typeof classes}`);
@@ -586,6 +683,9 @@ export class Net {
     await this.queue;
     if (this.native) this.native.dispose();
     this.native = undefined;
+    if (this.twin) await this.twin.dispose();
+    this.twin = undefined;
+    this.lastImages = undefined;
   }
 
   get disposed(): boolean {

@@ -192,6 +192,7 @@ LayerRule ReadRule(const Napi::Value& v, int index) {
   }
   if (r.linear == LinearRule::kZennit && r.zennit == ZennitRule::kZBox && (r.low.empty() || r.high.empty()))
     throw EngineError(where + ": the zennit ZBox rule needs 'low' and 'high'");
+  if (o.Has("gradient")) r.gradient = o.Get("gradient").ToBoolean().Value();
   if (o.Has("compatSumPoolBeta")) r.compat_sum_pool_beta = o.Get("compatSumPoolBeta").ToBoolean().Value();
   return r;
 }

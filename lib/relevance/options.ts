@@ -109,7 +109,11 @@ export interface RelPropOptions {
   high?: number | number[];
   /** Zennit: the stabiliser of every rule but Epsilon (default 1e-6). */
   stabilizer?: number;
-  /** Zennit: rewrite the net before attribution (BatchNorm merging, residual sums). Not implemented yet: must be false or absent. */
+  /**
+   * Zennit: explain the canonized net (lib/canonize: BatchNorm folded into the Convolution or
+   * InnerProduct before it, as Zennit's SequentialMergeBatchNorm). Default true, as every
+   * Zennit reference in ../shared/vectors/onnx was computed; false: the net as loaded.
+   */
   canonize?: boolean;
 }
 
@@ -119,6 +123,8 @@ export interface ResolvedZennit {
   composite?: CompositeName;
   rule?: ZennitRule;
   layerRules?: Record<string, ZennitRule>;
+  /** Explain the canonized net (default true). */
+  canonize: boolean;
 }
 
 export interface ResolvedOptions {
@@ -322,9 +328,7 @@ function resolveZennitOptions(o: Record<string, unknown>): ResolvedOptions {
     if (o[key] !== undefined)
       fail(key, "does not apply under semantics 'zennit' (choose a composite or a 'zennit:' rule with epsilon, alpha, beta, gamma, low, high, stabilizer, layerRules)");
   if (integer(o, 'biastreatmenttype', 0, [0, 1]) !== 0) fail('biastreatmenttype', "must be 0 under semantics 'zennit'");
-  if (o.canonize === true)
-    throw new CaffeLrpError('UNSUPPORTED', "option 'canonize': canonizers (BatchNorm merging, residual sums) are not implemented yet; pass canonize: false (the net as loaded)");
-  if (o.canonize !== undefined && o.canonize !== false) fail('canonize', `must be true or false, got ${showValue(o.canonize)}`);
+  if (o.canonize !== undefined && typeof o.canonize !== 'boolean') fail('canonize', `must be true or false, got ${showValue(o.canonize)}`);
   if (o.composite !== undefined && !(COMPOSITES as readonly unknown[]).includes(o.composite))
     fail('composite', `unknown composite ${showValue(o.composite)} (composites: ${COMPOSITES.join(', ')})`);
   if (o.composite !== undefined && o.rule !== undefined) fail('rule', "give either 'rule' or 'composite' (use layerRules to change a composite's rule for some layers)");
@@ -370,6 +374,7 @@ function resolveZennitOptions(o: Record<string, unknown>): ResolvedOptions {
       composite: o.composite as CompositeName | undefined,
       rule: o.rule === undefined ? undefined : resolveZennitRule(o.rule, defaults, 'rule'),
       layerRules,
+      canonize: o.canonize !== false,
     },
   };
 }

@@ -4,9 +4,10 @@
  * rules by zennitLayerRule. How each rule computes is stated in
  * native/engine/relevance/zennit_rules.cc (and the vectors' README in ../shared).
  *
- * Layers without a Zennit rule propagate the plain gradient, as in Zennit: max pooling
- * sends R to the first maximum of its window, sums copy R into every branch, affine
- * layers multiply by their weights.
+ * Layers without a Zennit rule propagate the plain gradient (the engine's backward pass of
+ * the layer), as in Zennit: max pooling sends R to the first maximum of its window, LRN
+ * applies its Jacobian transposed, sums copy R into every branch, affine layers multiply by
+ * their weights.
  */
 import { CaffeLrpError } from '../errors';
 import type { NativeLayerInfo, NativeRule } from '../native';
@@ -110,7 +111,9 @@ export function zennitLayerRule(layer: NativeLayerInfo, index: number, r: Zennit
   const rule: NativeRule = { linear: 'transpose', pool: 'wta', relu: 'identity', lrn: 'identity', stabilizer: 'toolbox', epsilon: ZENNIT_STABILIZER, beta: 0 };
   const pool = pooling(layer, index, spec);
   if (!r) {
-    if (pool && pool.method !== 'MAX') rule.pool = 'flat';  // the gradient of an average
+    // Zennit hooks no rule here: autograd's gradient passes through (max pooling: all of R to
+    // the first maximum; LRN: its Jacobian transposed; average pooling: R / window size).
+    rule.gradient = true;
     return rule;
   }
   const where = `layer '${layer.name}' (${layer.type})`;

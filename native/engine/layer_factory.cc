@@ -7,6 +7,7 @@
 #include "engine/layers/affine_layers.h"
 #include "engine/layers/clip_layer.h"
 #include "engine/layers/convolution_layer.h"
+#include "engine/layers/identity_layer.h"
 #include "engine/layers/inner_product_layer.h"
 #include "engine/layers/lrn_layer.h"
 #include "engine/layers/pooling_layer.h"
@@ -37,6 +38,7 @@ const std::map<std::string, Factory>& Registry() {
       {"Split", Make<SplitLayer>()},         {"SumPool", Make<PoolingLayer>()},
       {"TanH", Make<TanHLayer>()},
       {"Clip", Make<ClipLayer>()},  // ONNX Clip / ReLU6
+      {"Identity", Make<IdentityLayer>()},  // a layer a canonizer merged away (lib/canonize)
   };
   return registry;
 }

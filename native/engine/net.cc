@@ -229,7 +229,7 @@ BackwardResult Net::Backward(const BackwardRequest& r) {
     Layer& layer = *layers_[i];
     {
       LayerTimer timer(r.gradient ? "gradient" : "relevance", layer);
-      if (r.gradient) layer.BackwardGradient(bottoms_[i], tops_[i], ws_);
+      if (r.gradient || r.rules[i].gradient) layer.BackwardGradient(bottoms_[i], tops_[i], ws_);
       else layer.BackwardRelevance(bottoms_[i], tops_[i], r.rules[i], ws_);
     }
     if (r.conservation) {

@@ -49,6 +49,10 @@ enum class Stabilizer { kCaffe, kToolbox };
 constexpr float kToolboxTiny = 1e-16f;
 
 struct LayerRule {
+  // Propagate the plain gradient (the layer's BackwardGradient) instead of a relevance rule:
+  // Zennit's treatment of layers no rule is attached to (max pooling's winner-take-all,
+  // LRN's Jacobian, reshapes).
+  bool gradient = false;
   LinearRule linear = LinearRule::kEpsilon;
   float epsilon = 1.0f;
   float beta = 0.0f;         // alpha-beta: weight of the subtracted negative part
