@@ -7,6 +7,8 @@
  *  - `--threads 1` reaches the engine (its OpenBLAS reports the thread count, and the files equal
  *    those of `lrp-parallel-demo --threads 1`), and `--processes 2` runs two workers that share
  *    the cores out;
+ *  - a chunk whose model file is missing on the worker fails as a job (after --attempts):
+ *    status lists it and is not complete; retry-failed, with the file back, completes the run;
  *  - SIGTERM to a worker in the middle of a chunk: it finishes that chunk, takes no other,
  *    leaves no temporary file and exits 0; a second worker does the rest; every chunk is done
  *    exactly once.
@@ -18,7 +20,7 @@ import * as path from 'path';
 import { main } from '../../demonstrator/cli';
 import { runStatus } from '../../demonstrator/queue/admin';
 import { capture } from '../demonstrator/cli-helpers';
-import { bin, makeCase, runBin, tree, type Case } from './fixture';
+import { bin, makeCase, ROOT, runBin, tree, type Case } from './fixture';
 import { describeIfRedis, startRedis, type RedisServer } from './redis-server';
 
 jest.setTimeout(150_000);
@@ -144,6 +146,42 @@ describeIfRedis('lrp-queue worker options and SIGTERM', (redisBin) => {
     for (const m of two.log.matchAll(/engine: (\d+) threads/g)) expect(Number(m[1])).toBe(share);
     expect(two.log).toMatch(/SIGTERM: stopping 2 workers/);
     expect((two.log.match(/SIGTERM: finishing the chunks in hand/g) ?? []).length).toBe(2);
+  });
+
+  it('a chunk whose net cannot load fails as a job; status names it; retry-failed completes it once the file is back', async () => {
+    const model = path.join(c.dir, 'model.caffemodel');
+    fs.copyFileSync(path.join(ROOT, 'demonstrator/demo-model/fashion-mnist.caffemodel'), model);
+    const out = path.join(c.dir, 'gone');
+    const cfg = path.join(c.dir, 'gone.cfg');
+    fs.writeFileSync(cfg, c.config(out).replace(/^model_file\n.*$/m, `model_file\n${model}`));
+    const list = path.join(c.dir, 'eight.txt');
+    fs.writeFileSync(list, fs.readFileSync(c.list, 'utf8').split('\n').slice(0, 8).join('\n') + '\n');
+    const s = runBin('lrp-queue', ['submit', '--redis', redis.url, '--queue', 'gone', '--attempts', '1', cfg, list, '.'], c.dir);
+    expect(s.code).toBe(0);
+    const run = s.stdout.trim().split('\n').pop() as string;
+    fs.renameSync(model, `${model}.away`); // after submit, before any worker: the workers' copy is missing
+    const w = startWorker('gone');
+    await until('both chunks to fail', () => (w.log.match(/failed \(attempt 1\)/g) ?? []).length === 2, () => w.log);
+    const st = runBin('lrp-queue', ['status', '--redis', redis.url, '--queue', 'gone', run], c.dir);
+    expect(st.code).toBe(3);
+    expect(st.stdout).toMatch(/0\/8 images, 0 done, 0 failed/);
+    expect(st.stdout.match(/^failed job .*$/gm)).toEqual([
+      expect.stringMatching(new RegExp(`^failed job ${run}-0: .*model\\.caffemodel`)),
+      expect.stringMatching(new RegExp(`^failed job ${run}-1: .*model\\.caffemodel`)),
+    ]);
+    fs.renameSync(`${model}.away`, model);
+    const rf = runBin('lrp-queue', ['retry-failed', '--redis', redis.url, '--queue', 'gone', run], c.dir);
+    expect(rf.stdout).toBe('re-queued 8 images\n');
+    await until('the retried run to complete', async () => (await runStatus(redis.url, 'gone', run)).complete, () => w.log);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const done = runBin('lrp-queue', ['status', '--redis', redis.url, '--queue', 'gone', run], c.dir);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/8\/8 images, 8 done, 0 failed/);
+    expect(done.stdout).not.toMatch(/failed job/);
+    const got = tree(out);
+    expect(got.size).toBe(8 * 4);
+    for (const [k, v] of got) expect({ file: k, same: want.get(k)?.equals(v) }).toEqual({ file: k, same: true });
   });
 
   it('SIGTERM mid-chunk: the chunk is finished, no other taken, exit 0; nothing lost or done twice', async () => {
