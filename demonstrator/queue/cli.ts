@@ -35,9 +35,10 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function positiveInt(v: string | undefined, what: string, dflt?: number): number | undefined {
+function positiveInt(v: string | undefined, what: string, dflt?: number, max?: number): number | undefined {
   if (v === undefined) return dflt;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new CaffeLrpError('OPTION', `${what} must be a positive integer, got '${v}'`);
+  if (max !== undefined && Number(v) > max) throw new CaffeLrpError('OPTION', `${what} must be at most ${max}, got '${v}'`);
   return Number(v);
 }
 
@@ -98,8 +99,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
       case 'worker': {
         need(0);
         const concurrency = positiveInt(v.concurrency, '--concurrency', 1) as number;
-        const processes = positiveInt(v.processes, '--processes', 1) as number;
-        const threads = workerThreads(positiveInt(v.threads, '--threads'), processes, env);
+        // the same bound as lrp-parallel-demo's --threads; a typo in --processes must not fork thousands
+        const processes = positiveInt(v.processes, '--processes', 1, 256) as number;
+        const threads = workerThreads(positiveInt(v.threads, '--threads', undefined, 1024), processes, env);
         if (processes > 1) {
           const { runProcesses } = await import('./processes');
           const args = ['--redis', url, '--queue', queue, '--concurrency', String(concurrency), '--threads', String(threads)];
@@ -113,6 +115,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
           url,
           queue,
           concurrency,
+          threads,
           lockDuration: positiveInt(env.LRP_QUEUE_LOCK_MS, 'LRP_QUEUE_LOCK_MS'),
           stalledInterval: positiveInt(env.LRP_QUEUE_STALLED_MS, 'LRP_QUEUE_STALLED_MS'),
           log: (s) => err(s),

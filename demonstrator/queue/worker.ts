@@ -21,6 +21,8 @@ export interface WorkerOptions {
   url: string;
   queue: string;
   concurrency: number;
+  /** Engine threads of this process (already in OMP_NUM_THREADS / OPENBLAS_NUM_THREADS). */
+  threads: number;
   /** BullMQ lock duration / stalled check interval (ms); short values let tests see a dead worker quickly. */
   lockDuration?: number;
   stalledInterval?: number;
@@ -46,9 +48,32 @@ export async function writeManifestIfComplete(redis: Redis, queue: string, run: 
   return true;
 }
 
-/** The name BullMQ records as a job's processedBy: this host and process. */
-export function workerName(): string {
-  return `${os.hostname()}:${process.pid}`;
+/** The name BullMQ records as a job's processedBy and lists in CLIENT LIST: host, process, engine threads. */
+export function workerName(threads: number): string {
+  return `${os.hostname()}:${process.pid}:t${threads}`;
+}
+
+/**
+ * The engine threads of this queue's workers on this host (from Redis' client list), when they
+ * are more than the cores: several plain workers each took every core. Only a warning: the
+ * thread count is fixed when the engine loads, and one chosen from a racy count would make the
+ * files depend on start-up order.
+ */
+async function oversubscription(redis: Redis, queue: string, cores: number): Promise<string | undefined> {
+  const q = new (bullmq().Queue)(queue, { connection: redis });
+  try {
+    const host = `:w:${os.hostname()}:`;
+    const here = (await q.getWorkers()).map((c) => String(c.rawname ?? '')).filter((n) => n.includes(host));
+    const threads = here.reduce((sum, n) => sum + Number(/:t(\d+)$/.exec(n)?.[1] ?? 1), 0);
+    if (here.length < 2 || threads <= cores) return undefined;
+    return `${here.length} workers of queue '${queue}' on this host run ${threads} engine threads on ${cores} cores: they slow each other down; start one 'lrp-queue worker --processes ${here.length}' or give each --threads ${Math.max(1, Math.floor(cores / here.length))}`;
+  } finally {
+    await q.close();
+  }
+}
+
+export function cores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
@@ -111,7 +136,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const workerConnection = connect(o.url);
   const worker = new Worker<ChunkJob, ChunkResult>(o.queue, process_, {
     connection: workerConnection,
-    name: workerName(),
+    name: workerName(o.threads),
     concurrency: o.concurrency,
     maxStalledCount: 3,
     // Only the values given: BullMQ takes an explicit undefined as the setting, not as its default.
@@ -122,7 +147,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   worker.on('completed', (job) => o.log(`run ${job.data.run}: chunk ${job.id} done (${job.data.entries.length} images)`));
   worker.on('failed', (job, err) => o.log(`run ${job?.data.run}: chunk ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`));
   worker.on('error', (err) => o.log(`worker error: ${err.message}`));
-  worker.once('ready', () => o.log(`ready: queue '${o.queue}', ${o.concurrency} chunk${o.concurrency === 1 ? '' : 's'} at a time`));
+  worker.once('ready', () => {
+    o.log(`ready: queue '${o.queue}', ${o.concurrency} chunk${o.concurrency === 1 ? '' : 's'} at a time, ${o.threads} engine thread${o.threads === 1 ? '' : 's'}`);
+    oversubscription(redis, o.queue, cores()).then(
+      (w) => w !== undefined && o.log(`warning: ${w}`),
+      () => undefined, // a Redis without CLIENT LIST: no warning
+    );
+  });
 
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -1,6 +1,6 @@
 /**
- * `lrp-queue worker` option checks: bad --threads / --processes / --concurrency are usage errors
- * (exit 1, the option named) before any connection is tried; the engine-thread default shares the
+ * `lrp-queue worker` option checks: bad or too large --threads / --processes / --concurrency are
+ * usage errors (exit 1, the option named) before any connection is tried; the engine-thread default shares the
  * cores out among --processes, and OMP_NUM_THREADS or --threads win.
  */
 import * as os from 'os';
@@ -18,6 +18,15 @@ it.each([
   const r = runBin('lrp-queue', ['worker', '--redis', 'redis://127.0.0.1:1', `${flag}=${value}`], ROOT);
   expect(r.code).toBe(1);
   expect(r.stderr).toContain(`${flag} must be a positive integer, got '${value}'`);
+});
+
+it.each([
+  ['--threads', '1025', 1024],
+  ['--processes', '257', 256],
+])('worker %s %s is refused: at most %i', (flag, value, max) => {
+  const r = runBin('lrp-queue', ['worker', '--redis', 'redis://127.0.0.1:1', `${flag}=${value}`], ROOT);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`${flag} must be at most ${max}, got '${value}'`);
 });
 
 it('engine threads: --threads, else OMP_NUM_THREADS, else the cores shared out (at least 1)', () => {

@@ -7,6 +7,8 @@
  *  - `--threads 1` reaches the engine (its OpenBLAS reports the thread count, and the files equal
  *    those of `lrp-parallel-demo --threads 1`), and `--processes 2` runs two workers that share
  *    the cores out;
+ *  - two plain workers whose engine threads exceed the host's cores: the later one warns (the
+ *    workers of one --processes command, sharing the cores out, do not);
  *  - a chunk whose model file is missing on the worker fails as a job (after --attempts):
  *    status lists it and is not complete; retry-failed, with the file back, completes the run;
  *  - SIGTERM to a worker in the middle of a chunk: it finishes that chunk, takes no other,
@@ -146,6 +148,25 @@ describeIfRedis('lrp-queue worker options and SIGTERM', (redisBin) => {
     for (const m of two.log.matchAll(/engine: (\d+) threads/g)) expect(Number(m[1])).toBe(share);
     expect(two.log).toMatch(/SIGTERM: stopping 2 workers/);
     expect((two.log.match(/SIGTERM: finishing the chunks in hand/g) ?? []).length).toBe(2);
+  });
+
+  it('two plain workers on one host whose threads exceed the cores: the second warns', async () => {
+    const cores = os.availableParallelism();
+    const first = startWorker('over', ['--threads', String(cores)]);
+    await until('the first worker to be ready', () => /ready: queue 'over'/.test(first.log), () => first.log);
+    const second = startWorker('over', ['--threads', String(cores)]);
+    await until('the second worker to be ready', () => /ready: queue 'over'/.test(second.log), () => second.log);
+    await until('the warning', () => /warning: /.test(second.log), () => second.log, 10_000);
+    expect(second.log).toContain(`warning: 2 workers of queue 'over' on this host run ${2 * cores} engine threads on ${cores} cores`);
+    expect(second.log).toContain("'lrp-queue worker --processes 2'");
+    // shared out, the cores are not exceeded: no warning
+    const third = startWorker('fair', ['--processes', '2']);
+    await until('both to be ready', () => (third.log.match(/ready: queue 'fair'/g) ?? []).length === 2, () => third.log);
+    await sleep(1000);
+    for (const w of [first, second, third]) w.child.kill('SIGTERM');
+    expect(await Promise.all([first, second, third].map((w) => w.exited))).toEqual([0, 0, 0]);
+    expect(first.log).not.toMatch(/warning/);
+    if (cores >= 2) expect(third.log).not.toMatch(/warning/); // one core cannot be shared out
   });
 
   it('a chunk whose net cannot load fails as a job; status names it; retry-failed completes it once the file is back', async () => {
