@@ -3,6 +3,7 @@
 // the true gradient (formula types 11/99) and the relevance rule the walk hands it.
 // Backward passes read top diffs and overwrite bottom diffs.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,16 +48,32 @@ class Layer {
   // Checks learned blobs: count and shapes. Called once after construction.
   virtual void CheckWeights() const {}
 
+  // Exact values, for max pooling's near-ties: the value top 0 holds at (image, flat index
+  // within the image) computed in double precision from the stored values of the inputs this
+  // layer computes from (a convolution's input blob) or from the exact values of its own
+  // bottoms (elementwise layers that pass values on). False: this layer cannot say.
+  virtual bool ExactTopValue(const Blobs& bottom, int64_t image, int64_t index, double* value) const {
+    (void)bottom; (void)image; (void)index; (void)value;
+    return false;
+  }
+  // The net's way to the exact values of this layer's bottoms (set once by Net).
+  using ExactBottomFn = std::function<bool(size_t bottom, int64_t image, int64_t index, double* value)>;
+  void SetExactBottom(ExactBottomFn f) { exact_bottom_ = std::move(f); }
+
   // Number of bottoms/tops this type accepts (-1: any number >= 1).
   virtual int ExactBottoms() const { return 1; }
   virtual int ExactTops() const { return 1; }
 
  protected:
+  bool ExactBottom(size_t bottom, int64_t image, int64_t index, double* value) const {
+    return exact_bottom_ && exact_bottom_(bottom, image, index, value);
+  }
   [[noreturn]] void Fail(const std::string& msg) const { throw EngineError(def_.Where() + ": " + msg); }
   void ExpectBlobCount(size_t n) const;
   void ExpectBlobShape(size_t index, const Shape& expected) const;
 
   LayerDef def_;
+  ExactBottomFn exact_bottom_;
 };
 
 std::unique_ptr<Layer> CreateLayer(const LayerDef& def);

@@ -93,9 +93,14 @@ Net::Net(const std::vector<InputDef>& inputs, const std::vector<LayerDef>& layer
     // Every top is a new blob, also for in-place layers: the previous version keeps the
     // values the rules of lower layers need.
     for (const std::string& name : def.tops) tops.push_back(current[name] = make_blob(name));
+    for (Blob* t : tops) producer_[t] = static_cast<int>(layers_.size() - 1);
     bottoms_.push_back(bottoms);
     tops_.push_back(tops);
   }
+  for (size_t i = 0; i < layers_.size(); ++i)
+    layers_[i]->SetExactBottom([this, i](size_t k, int64_t image, int64_t index, double* value) {
+      return k < bottoms_[i].size() && ExactBlobValue(bottoms_[i][k], image, index, value);
+    });
   for (size_t i = 0; i < layers_.size(); ++i)
     for (Blob* b : bottoms_[i]) {
       int& c = consumer_.emplace(b, -1).first->second;
@@ -173,6 +178,14 @@ void Net::Forward() {
     layers_[i]->Forward(bottoms_[i], tops_[i], ws_);
   }
   forward_done_ = true;
+}
+
+bool Net::ExactBlobValue(const Blob* b, int64_t image, int64_t index, double* value) const {
+  auto it = producer_.find(b);
+  if (it == producer_.end()) return false;
+  const size_t p = static_cast<size_t>(it->second);
+  if (tops_[p].empty() || tops_[p][0] != b) return false;  // (only top 0 is described)
+  return layers_[p]->ExactTopValue(bottoms_[p], image, index, value);
 }
 
 int Net::ConsumerOf(const Blob* b) const {

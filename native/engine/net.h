@@ -92,6 +92,8 @@ class Net {
   void Seed(const BackwardRequest& request);
   void ZeroUnreachedDiffs(const BackwardRequest& request);
   int ConsumerOf(const Blob* b) const;  // -1: no consumer
+  // Blob b's value at (image, index) in exact arithmetic, from the layer that produced it (Layer::ExactTopValue).
+  bool ExactBlobValue(const Blob* b, int64_t image, int64_t index, double* value) const;
 
   MemoryBudget budget_;
   std::vector<std::unique_ptr<Blob>> blob_storage_;
@@ -100,6 +102,7 @@ class Net {
   std::vector<Blobs> bottoms_, tops_;
   // The layer consuming each blob (blobs nobody consumes are absent: the net's outputs).
   std::unordered_map<const Blob*, int> consumer_;
+  std::unordered_map<const Blob*, int> producer_;  // layer index; net inputs are absent
   std::vector<std::pair<std::string, Blob*>> latest_;  // name -> latest version
   int64_t batch_ = 0;
   bool forward_done_ = false;

@@ -17,6 +17,16 @@ import { relErr } from '../helpers/onnx-builder';
 const ROOT = sharedPath('onnx-conformance');
 
 /** Cases that do not apply, with the reason (checked: loading them fails with a CaffeLrpError whose message matches). */
+/**
+ * Zoo graphs whose expected output is decided by float32 rounding alone: with the weights
+ * replaced by constants, every class's logit is the same number mathematically (about 9.5e9
+ * for light_squeezenet, where one float32 ulp is 1024), so the saturated Softmax upstream
+ * recorded picks classes by the rounding of its own summation order. What is checked instead:
+ * our logits (the Softmax's input) are equal to each other within float32 rounding, and the
+ * output is a probability vector.
+ */
+const ROUNDING_DECIDED = new Set(['light/light_squeezenet']);
+
 const NOT_APPLICABLE: Record<string, { reason: string; error: RegExp }> = {
   'pytorch-converted/test_ConstantPad2d': { reason: 'a Pad that is the graph output (no engine layer pads; Pads merge into a Conv or pool after them)', error: /comes from a non-zero Pad, which is only supported right before a Conv, MaxPool or AveragePool/ },
   'pytorch-converted/test_ZeroPad2d': { reason: 'a Pad that is the graph output (no engine layer pads)', error: /comes from a non-zero Pad/ },
@@ -125,7 +135,7 @@ describeShared('ONNX conformance data', 'onnx-conformance', () => {
       });
       continue;
     }
-    it(`${c.id} reproduces upstream's output`, async () => {
+    it(`${c.id} ${ROUNDING_DECIDED.has(c.id) ? 'gives equal logits (upstream output decided by rounding)' : "reproduces upstream's output"}`, async () => {
       const inputs = c.zoo ? [zooInput(c.model)] : c.inputs.map(readTensor);
       const expected = c.outputs.map(readTensor);
       const net = await Net.load({ onnx: c.model });
@@ -137,7 +147,18 @@ describeShared('ONNX conformance data', 'onnx-conformance', () => {
         scores.reduce((off, s) => { ours.set(s, off); return off + s.length; }, 0);
         const want = expected[0].data;
         expect(ours.length).toBe(want.length);
-        if (c.zoo) {
+        if (ROUNDING_DECIDED.has(c.id)) {
+          const softmax = net.layers.find((l) => l.type === 'Softmax');
+          expect(softmax).toBeDefined();
+          const logits = net.blob(softmax!.bottoms[0]).data;
+          let lo = Infinity, hi = -Infinity;
+          for (const v of logits) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+          expect(Math.abs(hi)).toBeGreaterThan(1e6); // the case is what the comment says
+          expect((hi - lo) / Math.abs(hi)).toBeLessThanOrEqual(1e-6);
+          expect(ours.every((v) => v >= 0 && v <= 1)).toBe(true);
+          expect(Math.abs(ours.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
+          listed.push(`${c.id}: output decided by float32 rounding (equal logits ${hi.toExponential(3)}); logits checked equal instead`);
+        } else if (c.zoo) {
           let worst = 0;
           for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(ours[i] - want[i]) / (1e-7 + 1e-3 * Math.abs(want[i])));
           expect(worst).toBeLessThanOrEqual(1);

@@ -19,6 +19,13 @@ ReLULayer::ReLULayer(const LayerDef& def) : ElementwiseLayer(def) {
   slope_ = static_cast<float>(def.Number("negativeSlope", 0.0));
 }
 
+bool ReLULayer::ExactTopValue(const Blobs&, int64_t image, int64_t index, double* value) const {
+  double v;
+  if (!ExactBottom(0, image, index, &v)) return false;
+  *value = v > 0 ? v : static_cast<double>(slope_) * v;
+  return true;
+}
+
 void ReLULayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
   const float* x = bottom[0]->data();
   float* y = top[0]->data();

@@ -17,6 +17,7 @@ class ElementwiseLayer : public Layer {
 class ReLULayer : public ElementwiseLayer {
  public:
   explicit ReLULayer(const LayerDef& def);
+  bool ExactTopValue(const Blobs& bottom, int64_t image, int64_t index, double* value) const override;
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
@@ -74,6 +75,7 @@ class PowerLayer : public ElementwiseLayer {
 // Dropout is the identity at test time, for data, gradient and relevance alike.
 class DropoutLayer : public ElementwiseLayer {
  public:
+  bool ExactTopValue(const Blobs&, int64_t image, int64_t index, double* value) const override { return ExactBottom(0, image, index, value); }
   using ElementwiseLayer::ElementwiseLayer;
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;

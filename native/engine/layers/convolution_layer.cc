@@ -97,6 +97,30 @@ void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&
   }
 }
 
+// One output as a float64 sum over its taps (and the bias) of the stored float inputs and
+// weights: what sgemm computes, without its float32 rounding.
+bool ConvolutionLayer::ExactTopValue(const Blobs& bottom, int64_t image, int64_t index, double* value) const {
+  const int64_t p = geom_.positions(), c = index / p, y = (index % p) / geom_.out_w, x = index % geom_.out_w;
+  if (image < 0 || image >= bottom[0]->num() || c < 0 || c >= num_output_) return false;
+  const int64_t mg = num_output_ / group_, cg = geom_.channels / group_, g = c / mg;
+  const float* w = def_.blobs[0].data.data() + c * cg * geom_.kernel_h * geom_.kernel_w;
+  const float* in = bottom[0]->data() + image * bottom[0]->per_image();
+  double sum = bias_term_ ? static_cast<double>(def_.blobs[1].data.data()[c]) : 0.0;
+  for (int64_t ci = 0; ci < cg; ++ci)
+    for (int64_t kh = 0; kh < geom_.kernel_h; ++kh) {
+      const int64_t iy = y * geom_.stride_h - geom_.pad_h + kh * geom_.dilation_h;
+      if (iy < 0 || iy >= geom_.height) continue;
+      for (int64_t kw = 0; kw < geom_.kernel_w; ++kw) {
+        const int64_t ix = x * geom_.stride_w - geom_.pad_w + kw * geom_.dilation_w;
+        if (ix < 0 || ix >= geom_.width) continue;
+        const float wv = w[(ci * geom_.kernel_h + kh) * geom_.kernel_w + kw];
+        sum += static_cast<double>(wv) * in[((g * cg + ci) * geom_.height + iy) * geom_.width + ix];
+      }
+    }
+  *value = sum;
+  return true;
+}
+
 void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) {
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;

@@ -20,6 +20,7 @@ class ConvolutionLayer : public Layer {
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+  bool ExactTopValue(const Blobs& bottom, int64_t image, int64_t index, double* value) const override;
   bool AccumulateBlobGradients(const Blobs& bottom, const Blobs& top, const std::vector<float*>& out, const std::vector<float>& factors,
                                Workspace& ws) override;  // convolution_training.cc
 

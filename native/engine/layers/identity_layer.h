@@ -10,6 +10,7 @@ namespace caffe_lrp {
 class IdentityLayer : public ElementwiseLayer {
  public:
   using ElementwiseLayer::ElementwiseLayer;
+  bool ExactTopValue(const Blobs&, int64_t image, int64_t index, double* value) const override { return ExactBottom(0, image, index, value); }
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
 };

@@ -11,6 +11,10 @@
 
 namespace caffe_lrp {
 
+// Max pooling: inputs within this fraction of the window's maximum (16 ulps of float32) are
+// compared again in exact arithmetic (SettleNearTie).
+constexpr float kNearTie = 0x1p-19f;
+
 PoolingLayer::PoolingLayer(const LayerDef& def) : Layer(def) {
   if (def.type == "SumPool") {
     method_ = Method::kSum;
@@ -126,6 +130,7 @@ void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
               best = better ? v : best;
               arg = better ? static_cast<int32_t>(h * width_ + w) : arg;
             }
+          if (arg >= 0 && best > 0) arg = SettleNearTie(pl, x, r, c, best, arg);
           y[o] = best;
           arg_out[o] = arg;
         } else {
@@ -137,6 +142,34 @@ void PoolingLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace&) {
       }
     }
   }
+}
+
+// Max pooling's winner, where float32 cannot tell: inputs a few ulps below the maximum may
+// be the larger ones in exact arithmetic (the layer below rounded them, and a different BLAS
+// kernel or thread count rounds them the other way), so such candidates are compared by
+// their exact values when the layer below can give them (a convolution, through ReLU,
+// Identity, Dropout or Split). Exact ties keep the first in row-major order. Windows
+// without such candidates (nearly all) cost one comparison each.
+int32_t PoolingLayer::SettleNearTie(int64_t plane, const float* x, const Span& r, const Span& c, float best, int32_t arg) const {
+  const float floor = best - best * kNearTie;
+  int candidates = 0;
+  for (int64_t h = r.begin; h < r.end; ++h)
+    for (int64_t w = c.begin; w < c.end; ++w) candidates += x[h * width_ + w] >= floor;
+  if (candidates < 2) return arg;
+  const int64_t image = plane / channels_, base = (plane % channels_) * height_ * width_;
+  double exact_best = 0;
+  int32_t winner = -1;
+  for (int64_t h = r.begin; h < r.end; ++h)
+    for (int64_t w = c.begin; w < c.end; ++w) {
+      if (x[h * width_ + w] < floor) continue;
+      double v;
+      if (!ExactBottom(0, image, base + h * width_ + w, &v)) return arg;
+      if (winner < 0 || v > exact_best) {
+        exact_best = v;
+        winner = static_cast<int32_t>(h * width_ + w);
+      }
+    }
+  return winner;
 }
 
 void PoolingLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace&) {

@@ -39,6 +39,7 @@ class PoolingLayer : public Layer {
   static Span AxisSpan(int64_t o, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end, int64_t size, bool exclude_pad);
   static std::vector<Span> AxisSpans(int64_t outputs, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end, int64_t size,
                                      bool exclude_pad);
+  int32_t SettleNearTie(int64_t plane, const float* x, const Span& r, const Span& c, float best, int32_t arg) const;
   void ProportionalRelevance(const Blob& bottom, const Blob& top, float* rx) const;
   // Visits every (plane, output position, window) with the window's inputs and R_out.
   template <typename F>

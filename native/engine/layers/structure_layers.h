@@ -17,6 +17,7 @@ class SplitLayer : public Layer {
   void Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) override;
   void BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) override;
+  bool ExactTopValue(const Blobs&, int64_t image, int64_t index, double* value) const override { return ExactBottom(0, image, index, value); }
 };
 
 // Concat and Slice are mirror images: Concat joins bottoms along an axis, Slice cuts a
