@@ -1,7 +1,7 @@
 /**
  * toolbox.train against the LRP Toolbox's own training runs (../shared/vectors/toolbox-train):
  * each case replayed with its recorded minibatch indices must end with the toolbox's final
- * weights (relative L2 <= 1e-4 per blob, float32 engine vs float64 toolbox) and the same
+ * weights (relative L2 <= 1e-4 per blob, float32 engine vs float64 toolbox; see FLOAT32_LIMIT) and the same
  * status history: every accuracy and learning factor exactly, which evaluations improved,
  * the best iteration, and the l1-losses within 1e-5 relative.
  */
@@ -19,6 +19,16 @@ function array(file: string): TrainArray {
   const n = readNpy(file);
   return { data: n.data instanceof Float64Array || n.data instanceof Float32Array ? n.data : Float64Array.from(n.data), shape: n.shape };
 }
+
+/**
+ * Per-case limits where 1e-4 is below what float32 reaches. The convolution case's 100 SGD
+ * steps through ReLU and sum pooling amplify float32 rounding: its final weights land at
+ * 0.94e-4 (OpenBLAS Prescott kernels), 1.3e-4 (Haswell, Cooperlake) and 1.9e-4 (every
+ * product in float64, the rest float32) of the float64 run, so the kernel decides whether
+ * 1e-4 holds. The limit is twice the worst of these; the MLP cases stay at 1e-4 (they reach
+ * 7e-7).
+ */
+const FLOAT32_LIMIT: Record<string, number> = { d_conv_s1_sumpool: 4e-4 };
 
 /** Figures printed once at the end, for the README's float32 note. */
 const measured: string[] = [];
@@ -70,7 +80,7 @@ describeShared('toolbox.train replays the toolbox\'s training runs', 'vectors/to
           const err = relativeL2(got, ref);
           worst = Math.max(worst, err);
           errors.push(`${jj}_${type}_${which} ${err.toExponential(2)}`);
-          expect(err).toBeLessThan(1e-4);
+          expect(err).toBeLessThan(FLOAT32_LIMIT[name] ?? 1e-4);
         }
         measured.push(`  ${name}: max rel L2 ${worst.toExponential(2)} (${errors.join(', ')}); max loss rel err ${lossErr.toExponential(2)}`);
       } finally {
