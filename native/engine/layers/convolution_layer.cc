@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/layers/depthwise_convolution.h"
 #include "engine/relevance/linear_rules.h"
 #include "engine/relevance/zennit_rules.h"
 
@@ -75,6 +76,11 @@ ConvGeometry ConvolutionLayer::GroupGeometry() const {
 }
 
 void ConvolutionLayer::Forward(const Blobs& bottom, const Blobs& top, Workspace& ws) {
+  if (Depthwise()) {
+    DepthwiseForward(bottom[0]->data(), geom_, bottom[0]->num(), def_.blobs[0].data.data(), bias_term_ ? def_.blobs[1].data.data() : nullptr,
+                     top[0]->data());
+    return;
+  }
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
   const ConvGeometry gg = GroupGeometry();
@@ -122,6 +128,10 @@ bool ConvolutionLayer::ExactTopValue(const Blobs& bottom, int64_t image, int64_t
 }
 
 void ConvolutionLayer::BackwardGradient(const Blobs& bottom, const Blobs& top, Workspace& ws) {
+  if (Depthwise()) {
+    DepthwiseTransposed(top[0]->diff(), geom_, bottom[0]->num(), def_.blobs[0].data.data(), bottom[0]->diff());
+    return;
+  }
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
   const ConvGeometry gg = GroupGeometry();
@@ -164,6 +174,22 @@ std::vector<float> ConvolutionLayer::ConstantColumns(const std::vector<float>& v
 }
 
 void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, const LayerRule& rule, Workspace& ws) {
+  if (Depthwise() && rule.linear == LinearRule::kEpsilon) {
+    // epsilon: R_x = x * (W^T S) with S = R / (z +- eps), as Epsilon() in linear_rules.cc;
+    // image by image, so that S needs one image's outputs of workspace.
+    const int64_t per_out = top[0]->per_image(), per_in = bottom[0]->per_image();
+    float* s = ws.Get(0, static_cast<size_t>(per_out));
+    for (int64_t img = 0; img < bottom[0]->num(); ++img) {
+      const float* z = top[0]->data() + img * per_out;
+      const float* r = top[0]->diff() + img * per_out;
+      for (int64_t i = 0; i < per_out; ++i) s[i] = StabilizedQuotient(rule, r[i], z[i], rule.epsilon);
+      float* diff = bottom[0]->diff() + img * per_in;
+      DepthwiseTransposed(s, geom_, 1, def_.blobs[0].data.data(), diff);
+      const float* x = bottom[0]->data() + img * per_in;
+      for (int64_t i = 0; i < per_in; ++i) diff[i] *= x[i];
+    }
+    return;
+  }
   const int64_t n = bottom[0]->num(), p = geom_.positions(), block = BlockSize(n);
   const int64_t kg = geom_.taps() / group_, mg = num_output_ / group_;
   const ConvGeometry gg = GroupGeometry();

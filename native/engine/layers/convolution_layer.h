@@ -30,6 +30,8 @@ class ConvolutionLayer : public Layer {
   // The geometry of one group's input channels.
   ConvGeometry GroupGeometry() const;
   std::vector<float> ConstantColumns(const std::vector<float>& values, int64_t count, int64_t cp, const char* what) const;
+  // One filter per channel (group = channels = outputs): the direct loops of depthwise_convolution.h.
+  bool Depthwise() const { return group_ == geom_.channels && num_output_ == group_; }
   // Images per block (see convolution_layer.cc).
   int64_t BlockSize(int64_t n) const;
 
