@@ -258,8 +258,11 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       if (deferred != defer) Fail("internal: groups disagree on the deferred input factor");
       Col2Im(rcols, cp, gg, diff + g * group_size, count, image_size);
     }
-    if (deferred)
-      for (int64_t i = 0; i < count * image_size; ++i) diff[i] *= xb[i];
+    if (deferred) {
+      const int64_t total = count * image_size;
+#pragma omp parallel for simd schedule(static) if (total > kParallelGrain)
+      for (int64_t i = 0; i < total; ++i) diff[i] *= xb[i];
+    }
   }
 }
 

@@ -33,7 +33,10 @@ bool ApplyInputFactor(const LinearProblem& lp, const char* rule_name) {
   if (lp.may_defer_input_factor) return true;
   if (!lp.x) throw EngineError(std::string("internal: the ") + rule_name + " rule needs the inputs unless the caller applies them");
   const int64_t kp = lp.k * lp.p;
-  for (int64_t i = 0; i < kp; ++i) lp.rx[i] *= lp.x[i];
+  float* rx = lp.rx;
+  const float* x = lp.x;
+#pragma omp parallel for simd schedule(static) if (kp > kParallelGrain)
+  for (int64_t i = 0; i < kp; ++i) rx[i] *= x[i];
   return false;
 }
 
@@ -42,10 +45,15 @@ bool Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   float* s = ws.Get(kSlotA, mp);
   const float* z = ForwardOutput(lp, ws.Get(kSlotB, lp.z ? 0 : mp));
   const float eps = rule.epsilon;
-  if (rule.stabilizer == Stabilizer::kToolbox)
-    for (int64_t i = 0; i < mp; ++i) s[i] = ToolboxEpsilonQuotient(lp.r[i], z[i], eps);
-  else
-    for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(lp.r[i], z[i], eps);
+  // (elementwise over a whole layer's outputs: several MB for a first layer, worth both cores)
+  const float* r = lp.r;
+  if (rule.stabilizer == Stabilizer::kToolbox) {
+#pragma omp parallel for simd schedule(static) if (mp > kParallelGrain)
+    for (int64_t i = 0; i < mp; ++i) s[i] = ToolboxEpsilonQuotient(r[i], z[i], eps);
+  } else {
+#pragma omp parallel for simd schedule(static) if (mp > kParallelGrain)
+    for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(r[i], z[i], eps);
+  }
   Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
   return ApplyInputFactor(lp, "epsilon");
 }
