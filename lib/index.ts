@@ -23,6 +23,8 @@ export type { LayerRulesOption, LayerRuleOption, Semantics } from './relevance/l
 /** The LRP Toolbox's own text model format, rules and rendering helpers. */
 export * as toolbox from './toolbox';
 export { demoModel } from './demo-model';
+/** The canonizers as model rewriting on a NetSpec (explain applies them itself under semantics 'zennit'). */
+export { canonize, planCanonize, type CanonizePlan } from './canonize';
 export type { DemoModel } from './demo-model';
 
 /** Images in, explanations and pictures out (issue 13): preprocessing, rendering, the original's output files. */

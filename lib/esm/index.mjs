@@ -14,4 +14,6 @@ export const {
 export const { memoryBudget, setMemoryBudget, parseByteSize } = cjs;
 // ONNX front end
 export const { loadOnnxNetSpec, loadOnnxNetSpecSync, decodeOnnxModel, lowerOnnxModel, isOnnxContent, SUPPORTED_ONNX_OPS } = cjs;
+// canonizers (Zennit's model rewriting)
+export const { canonize, planCanonize } = cjs;
 export default cjs;
