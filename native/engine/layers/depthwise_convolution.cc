@@ -12,6 +12,23 @@ void ValidRange(int64_t off, int64_t stride, int64_t width, int64_t out_w, int64
   *x1 = std::max(*x0, std::min(out_w, width - off <= 0 ? 0 : (width - off + stride - 1) / stride));
 }
 
+// Every (output row y, filter tap) whose input row iy is inside the image, with the tap's
+// column offset and the outputs [x0, x1) whose input column is inside the row.
+template <typename F>
+void ForEachTapRow(const ConvGeometry& g, F&& f) {
+  for (int64_t y = 0; y < g.out_h; ++y)
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
+      if (iy < 0 || iy >= g.height) continue;
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const int64_t off = kw * g.dilation_w - g.pad_w;
+        int64_t x0, x1;
+        ValidRange(off, g.stride_w, g.width, g.out_w, &x0, &x1);
+        f(y, iy, off, x0, x1, kh * g.kernel_w + kw);
+      }
+    }
+}
+
 // One output row += w * (input row at the tap): contiguous for stride 1, where it vectorises
 // (AVX2/FMA where the CPU has it, chosen at load time).
 __attribute__((target_clones("avx2,fma", "default"))) void AddScaledRow(float* o, const float* src, int64_t stride, int64_t x0, int64_t x1,
@@ -42,17 +59,9 @@ void DepthwiseForward(const float* in, const ConvGeometry& g, int64_t images, co
     const float* wc = w + c * taps;
     float* o = out + pl * out_plane;
     std::fill(o, o + out_plane, bias ? bias[c] : 0.0f);
-    for (int64_t y = 0; y < g.out_h; ++y)
-      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-        const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
-        if (iy < 0 || iy >= g.height) continue;
-        for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-          const int64_t off = kw * g.dilation_w - g.pad_w;
-          int64_t x0, x1;
-          ValidRange(off, g.stride_w, g.width, g.out_w, &x0, &x1);
-          AddScaledRow(o + y * g.out_w, plane + iy * g.width + off, g.stride_w, x0, x1, wc[kh * g.kernel_w + kw]);
-        }
-      }
+    ForEachTapRow(g, [&](int64_t y, int64_t iy, int64_t off, int64_t x0, int64_t x1, int64_t tap) {
+      AddScaledRow(o + y * g.out_w, plane + iy * g.width + off, g.stride_w, x0, x1, wc[tap]);
+    });
   }
 }
 
@@ -66,17 +75,9 @@ void DepthwiseTransposed(const float* s, const ConvGeometry& g, int64_t images, 
     const float* sp = s + pl * out_plane;
     const float* wc = w + c * taps;
     std::fill(dst, dst + in_plane, 0.0f);
-    for (int64_t y = 0; y < g.out_h; ++y)
-      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-        const int64_t iy = y * g.stride_h - g.pad_h + kh * g.dilation_h;
-        if (iy < 0 || iy >= g.height) continue;
-        for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-          const int64_t off = kw * g.dilation_w - g.pad_w;
-          int64_t x0, x1;
-          ValidRange(off, g.stride_w, g.width, g.out_w, &x0, &x1);
-          ScatterScaledRow(dst + iy * g.width + off, sp + y * g.out_w, g.stride_w, x0, x1, wc[kh * g.kernel_w + kw]);
-        }
-      }
+    ForEachTapRow(g, [&](int64_t y, int64_t iy, int64_t off, int64_t x0, int64_t x1, int64_t tap) {
+      ScatterScaledRow(dst + iy * g.width + off, sp + y * g.out_w, g.stride_w, x0, x1, wc[tap]);
+    });
   }
 }
 
