@@ -27,8 +27,26 @@ export interface PrototxtOptions {
 // Layers as Caffe objects
 // ---------------------------------------------------------------------------------------
 
+/**
+ * Parameters the engine has for ONNX models and Caffe's schema has not (asymmetric padding,
+ * ONNX's pooling divisor and last-window rule, log-softmax): a net using them cannot be
+ * written as Caffe files without changing what it computes, so it is refused, never
+ * written without them.
+ */
+function refuseNonCaffeParams(l: T.LayerSpec): void {
+  const p = (l.params ?? {}) as { pad?: [number, number]; padEnd?: [number, number]; excludePad?: boolean; lastWindowInside?: boolean; log?: boolean };
+  const bad: string[] = [];
+  if (p.padEnd && (!p.pad || p.padEnd[0] !== p.pad[0] || p.padEnd[1] !== p.pad[1])) bad.push(`padEnd [${p.padEnd.join(', ')}] (asymmetric padding)`);
+  if (p.excludePad) bad.push('excludePad (average pooling that does not count the padding)');
+  if (p.lastWindowInside) bad.push("lastWindowInside (ONNX's ceil-mode last-window rule)");
+  if (p.log) bad.push('log (log-softmax)');
+  if (bad.length)
+    throw new CaffeLrpError('UNSUPPORTED', `layer '${l.name}' (${l.type}) uses ${bad.join(', ')}, which Caffe's schema cannot express; this net cannot be written as Caffe files`);
+}
+
 /** The layers to write: without inserted Splits, their readers pointed back at the original blob. */
 export function writtenLayers(spec: T.NetSpec): T.LayerSpec[] {
+  spec.layers.forEach(refuseNonCaffeParams);
   const original = new Map<string, string>();
   for (const l of spec.layers) if (l.inserted) for (const t of l.tops) original.set(t, l.bottoms[0]);
   return spec.layers

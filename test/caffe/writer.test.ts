@@ -199,3 +199,29 @@ describe('round trip of the shared models (skipped when absent)', () => {
     }
   });
 });
+
+describe('parameters Caffe cannot express', () => {
+  const pool = (params: Record<string, unknown>) => ({
+    name: 'refuse', inputs: [{ name: 'data', shape: [1, 1, 6, 6] }],
+    layers: [{ name: 'pool', type: 'Pooling', bottoms: ['data'], tops: ['pool'], blobs: [],
+      params: { pool: 'AVE', kernel: [2, 2], stride: [2, 2], pad: [1, 1], globalPooling: false, roundMode: 'CEIL', ...params } }],
+  }) as unknown as NetSpec;
+
+  test.each([
+    [{ padEnd: [0, 1] }, /padEnd \[0, 1\]/],
+    [{ excludePad: true }, /excludePad/],
+    [{ lastWindowInside: true }, /lastWindowInside/],
+  ])('%j is refused by name, never dropped', (params, message) => {
+    let err: unknown;
+    try { writePrototxt(pool(params)); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(CaffeLrpError);
+    expect((err as CaffeLrpError).code).toBe('UNSUPPORTED');
+    expect((err as Error).message).toMatch(/layer 'pool' \(Pooling\)/);
+    expect((err as Error).message).toMatch(message);
+    expect(() => writeCaffemodel(pool(params))).toThrow(message);
+  });
+
+  test('an end padding equal to the begin padding is plain Caffe padding', () => {
+    expect(writePrototxt(pool({ padEnd: [1, 1] }))).toMatch(/pad: 1/);
+  });
+});
