@@ -13,6 +13,7 @@ import { CaffeLrpError } from '../../lib/errors';
 import { loadOnnxNetSpecSync } from '../../lib/onnx';
 import { encodeModel, GraphSpec, NodeSpec, TensorSpec, onnxruntime, relErr, runOrt } from '../helpers/onnx-builder';
 import { randn } from '../helpers/reference-layers';
+import { expectOnnxRefused as expectRefused } from '../helpers/expect-error';
 
 const ortIt = onnxruntime() ? it : it.skip;
 if (!onnxruntime()) console.warn('onnxruntime-node not available: the oracle comparisons of test/onnx/lowering.test.ts are skipped');
@@ -36,21 +37,6 @@ async function expectMatchesOrt(g: GraphSpec, dims: number[], tol = 1e-5, seed =
   expect(ours.length).toBe(ref.data.length);
   expect(relErr(ours, ref.data)).toBeLessThanOrEqual(tol);
   return net;
-}
-
-async function expectRefused(g: GraphSpec, code: string, pattern: RegExp): Promise<void> {
-  const buf = encodeModel(g);
-  let err: unknown;
-  try {
-    const net = await Net.load({ onnx: buf });
-    await net.forward(new Float32Array(net.inputShape.reduce((a, b) => a * b, 1)));
-    await net.dispose();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CaffeLrpError);
-  expect((err as CaffeLrpError).code).toBe(code);
-  expect((err as Error).message).toMatch(pattern);
 }
 
 describe('operators against onnxruntime', () => {

@@ -8,9 +8,9 @@
  * relevance conservation of the epsilon rule on a bias-free net.
  */
 import { Net } from '../../lib/net';
-import { CaffeLrpError } from '../../lib/errors';
 import { encodeModel, GraphSpec, NodeSpec, TensorSpec, onnxruntime, relErr, runOrt } from '../helpers/onnx-builder';
 import { randn } from '../helpers/reference-layers';
+import { expectOnnxRefused as expectRefused } from '../helpers/expect-error';
 
 const ortIt = onnxruntime() ? it : it.skip;
 if (!onnxruntime()) console.warn('onnxruntime-node not available: the oracle comparisons of test/onnx/pads.test.ts are skipped');
@@ -41,20 +41,6 @@ async function expectMatchesOrt(g: GraphSpec, dims: number[], seed = 7): Promise
   expect(got.length).toBe(ref.data.length);
   expect(relErr(got, ref.data)).toBeLessThanOrEqual(1e-5);
   return net;
-}
-
-async function expectRefused(g: GraphSpec, code: string, pattern: RegExp): Promise<void> {
-  let err: unknown;
-  try {
-    const net = await Net.load({ onnx: encodeModel(g) });
-    await net.forward(new Float32Array(size(net.inputShape)));
-    await net.dispose();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CaffeLrpError);
-  expect((err as CaffeLrpError).code).toBe(code);
-  expect((err as Error).message).toMatch(pattern);
 }
 
 describe('Conv with asymmetric pads against onnxruntime', () => {

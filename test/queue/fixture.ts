@@ -3,7 +3,7 @@
  * varied in brightness/contrast and flipped, so every image has its own outputs), a list with
  * optional bad entries, and a config for the bundled Fashion-MNIST model writing to `out`.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -100,4 +100,26 @@ export function runBinAsync(name: string, args: string[], cwd: string, env: Node
     c.stderr.on('data', (d) => (stderr += d));
     c.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** A worker process under test: its stderr so far and its exit code. */
+export interface Worker {
+  child: ChildProcess;
+  log: string;
+  exited: Promise<number | null>;
+}
+
+/** Spawn options of a worker under test: the case folder, short lock and stalled-job times, stderr piped. */
+export function workerSpawnOptions(cwd: string): SpawnOptions {
+  return { cwd, env: { ...process.env, LRP_QUEUE_LOCK_MS: '2000', LRP_QUEUE_STALLED_MS: '1000' }, stdio: ['ignore', 'ignore', 'pipe'] };
+}
+
+/** Collects a spawned worker's stderr (calling onLog after each piece) and its exit code. */
+export function watchWorker(child: ChildProcess, onLog?: (w: Worker) => void): Worker {
+  const w: Worker = { child, log: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+  child.stderr?.on('data', (d) => {
+    w.log += d;
+    onLog?.(w);
+  });
+  return w;
 }

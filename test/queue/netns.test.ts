@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../demonstrator/cli';
 import { capture } from '../demonstrator/cli-helpers';
-import { bin, makeCase, tree, type Case } from './fixture';
+import { bin, makeCase, tree, watchWorker, workerSpawnOptions, type Case, type Worker } from './fixture';
 import { Hosts, netnsUnavailable } from './netns';
 import { findRedisServer } from './redis-server';
 
@@ -57,22 +57,11 @@ if (why !== undefined) process.stderr.write(`skipping the lrp-queue network-name
     if (c) fs.rmSync(c.dir, { recursive: true, force: true });
   });
 
-  interface Worker {
-    child: ChildProcess;
-    log: string;
-    exited: Promise<number | null>;
-  }
-
   function startWorker(ns: string, redisHost: string): Worker {
-    const child = hosts.spawnIn(ns, process.execPath, [bin('lrp-queue'), 'worker', '--redis', `redis://${redisHost}:${PORT}`, '--queue', 'netns'], {
-      cwd: c.dir,
-      env: { ...process.env, LRP_QUEUE_LOCK_MS: '2000', LRP_QUEUE_STALLED_MS: '1000' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = hosts.spawnIn(ns, process.execPath, [bin('lrp-queue'), 'worker', '--redis', `redis://${redisHost}:${PORT}`, '--queue', 'netns'],
+      workerSpawnOptions(c.dir));
     children.push(child);
-    const w: Worker = { child, log: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-    child.stderr?.on('data', (d) => (w.log += d));
-    return w;
+    return watchWorker(child);
   }
 
   it('3 workers on two hosts, one kill -9ed: the single run, each image once', async () => {

@@ -22,7 +22,7 @@ import * as path from 'path';
 import { main } from '../../demonstrator/cli';
 import { runStatus } from '../../demonstrator/queue/admin';
 import { capture } from '../demonstrator/cli-helpers';
-import { bin, makeCase, ROOT, runBin, tree, type Case } from './fixture';
+import { bin, makeCase, ROOT, runBin, tree, watchWorker, workerSpawnOptions, type Case, type Worker } from './fixture';
 import { describeIfRedis, startRedis, type RedisServer } from './redis-server';
 
 jest.setTimeout(150_000);
@@ -56,25 +56,10 @@ describeIfRedis('lrp-queue worker options and SIGTERM', (redisBin) => {
     if (c) fs.rmSync(c.dir, { recursive: true, force: true });
   });
 
-  interface Worker {
-    child: ChildProcess;
-    log: string;
-    exited: Promise<number | null>;
-  }
-
   function startWorker(queue: string, args: string[] = [], onLog?: (w: Worker) => void): Worker {
-    const child = spawn(process.execPath, [bin('lrp-queue'), 'worker', '--redis', redis.url, '--queue', queue, ...args], {
-      cwd: c.dir,
-      env: { ...process.env, LRP_QUEUE_LOCK_MS: '2000', LRP_QUEUE_STALLED_MS: '1000' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(process.execPath, [bin('lrp-queue'), 'worker', '--redis', redis.url, '--queue', queue, ...args], workerSpawnOptions(c.dir));
     children.push(child);
-    const w: Worker = { child, log: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-    child.stderr?.on('data', (d) => {
-      w.log += d;
-      onLog?.(w);
-    });
-    return w;
+    return watchWorker(child, onLog);
   }
 
   async function until(what: string, cond: () => Promise<boolean> | boolean, logs: () => string, ms = 60_000): Promise<void> {
