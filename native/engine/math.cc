@@ -214,6 +214,11 @@ void FillRows(const float* values, int64_t rows, int64_t cols, float* out) {
   for (int64_t j = 0; j < rows; ++j) std::fill(out + j * cols, out + (j + 1) * cols, values[j]);
 }
 
+void MultiplyInPlace(float* a, const float* b, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) a[i] *= b[i];
+}
+
 void Transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
   constexpr int64_t kBlock = 32;
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock)

@@ -39,6 +39,8 @@ void BatchToChannelMajor(const float* src, int64_t n, int64_t c, int64_t p, floa
 void ChannelMajorToBatch(const float* src, int64_t n, int64_t c, int64_t p, float* dst);
 // Row j of the rows x cols matrix `out` becomes values[j] everywhere.
 void FillRows(const float* values, int64_t rows, int64_t cols, float* out);
+// a[i] *= b[i] for i < n (the rules' input factor x), on all threads for large n.
+void MultiplyInPlace(float* a, const float* b, int64_t n);
 // Out-of-place transpose of a rows x cols row-major matrix.
 void Transpose(const float* src, int64_t rows, int64_t cols, float* dst);
 

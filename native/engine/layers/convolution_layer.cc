@@ -180,13 +180,10 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
     const int64_t per_out = top[0]->per_image(), per_in = bottom[0]->per_image();
     float* s = ws.Get(0, static_cast<size_t>(per_out));
     for (int64_t img = 0; img < bottom[0]->num(); ++img) {
-      const float* z = top[0]->data() + img * per_out;
-      const float* r = top[0]->diff() + img * per_out;
-      for (int64_t i = 0; i < per_out; ++i) s[i] = StabilizedQuotient(rule, r[i], z[i], rule.epsilon);
+      EpsilonQuotients(rule, top[0]->diff() + img * per_out, top[0]->data() + img * per_out, per_out, s);
       float* diff = bottom[0]->diff() + img * per_in;
       DepthwiseTransposed(s, geom_, 1, def_.blobs[0].data.data(), diff);
-      const float* x = bottom[0]->data() + img * per_in;
-      for (int64_t i = 0; i < per_in; ++i) diff[i] *= x[i];
+      MultiplyInPlace(diff, bottom[0]->data() + img * per_in, per_in);
     }
     return;
   }
@@ -258,11 +255,7 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       if (deferred != defer) Fail("internal: groups disagree on the deferred input factor");
       Col2Im(rcols, cp, gg, diff + g * group_size, count, image_size);
     }
-    if (deferred) {
-      const int64_t total = count * image_size;
-#pragma omp parallel for simd schedule(static) if (total > kParallelGrain)
-      for (int64_t i = 0; i < total; ++i) diff[i] *= xb[i];
-    }
+    if (deferred) MultiplyInPlace(diff, xb, count * image_size);
   }
 }
 

@@ -33,10 +33,7 @@ bool ApplyInputFactor(const LinearProblem& lp, const char* rule_name) {
   if (lp.may_defer_input_factor) return true;
   if (!lp.x) throw EngineError(std::string("internal: the ") + rule_name + " rule needs the inputs unless the caller applies them");
   const int64_t kp = lp.k * lp.p;
-  float* rx = lp.rx;
-  const float* x = lp.x;
-#pragma omp parallel for simd schedule(static) if (kp > kParallelGrain)
-  for (int64_t i = 0; i < kp; ++i) rx[i] *= x[i];
+  MultiplyInPlace(lp.rx, lp.x, kp);
   return false;
 }
 
@@ -44,16 +41,7 @@ bool Epsilon(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   const int64_t mp = lp.m * lp.p;
   float* s = ws.Get(kSlotA, mp);
   const float* z = ForwardOutput(lp, ws.Get(kSlotB, lp.z ? 0 : mp));
-  const float eps = rule.epsilon;
-  // (elementwise over a whole layer's outputs: several MB for a first layer, worth both cores)
-  const float* r = lp.r;
-  if (rule.stabilizer == Stabilizer::kToolbox) {
-#pragma omp parallel for simd schedule(static) if (mp > kParallelGrain)
-    for (int64_t i = 0; i < mp; ++i) s[i] = ToolboxEpsilonQuotient(r[i], z[i], eps);
-  } else {
-#pragma omp parallel for simd schedule(static) if (mp > kParallelGrain)
-    for (int64_t i = 0; i < mp; ++i) s[i] = EpsilonQuotient(r[i], z[i], eps);
-  }
+  EpsilonQuotients(rule, lp.r, z, mp, s);
   Gemm(true, false, lp.k, lp.p, lp.m, 1.0f, lp.w, lp.k, s, lp.p, 0.0f, lp.rx, lp.p);
   return ApplyInputFactor(lp, "epsilon");
 }
@@ -335,6 +323,18 @@ void AlphaBetaSpreadBias(const LayerRule& rule, const LinearProblem& lp, Workspa
 }
 
 }  // namespace
+
+void EpsilonQuotients(const LayerRule& rule, const float* r, const float* z, int64_t n, float* s) {
+  const float eps = rule.epsilon;
+  // (elementwise over a whole layer's outputs: several MB for a first layer, worth both cores)
+  if (rule.stabilizer == Stabilizer::kToolbox) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) s[i] = ToolboxEpsilonQuotient(r[i], z[i], eps);
+  } else {
+#pragma omp parallel for simd schedule(static) if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) s[i] = EpsilonQuotient(r[i], z[i], eps);
+  }
+}
 
 bool ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws) {
   switch (rule.linear) {

@@ -47,6 +47,9 @@ struct LinearProblem {
 // Returns true when the input factor x was left to the caller (see may_defer_input_factor).
 bool ApplyLinearRule(const LayerRule& rule, const LinearProblem& lp, Workspace& ws);
 
+// Epsilon's quotients s = R / (z +- eps) under the rule's stabiliser convention, over n outputs.
+void EpsilonQuotients(const LayerRule& rule, const float* r, const float* z, int64_t n, float* s);
+
 // max(W, 0) and min(W, 0) of a layer's weights, made on first use by an alpha-beta rule
 // and kept: it trades one more copy of the weights for not re-splitting them every call.
 class SignedWeights {

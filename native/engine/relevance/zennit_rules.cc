@@ -60,7 +60,7 @@ void Epsilon(const LayerRule& rule, const LinearProblem& lp) {
   else Forward(lp, lp.w, x, lp.bias, s.data());
   Quotients(lp, rule.epsilon, s);
   Backward(lp, lp.w, s.data(), lp.rx, false);
-  for (int64_t i = 0; i < lp.k * lp.p; ++i) lp.rx[i] *= x[i];
+  MultiplyInPlace(lp.rx, x, lp.k * lp.p);
 }
 
 // One "signed" denominator of alpha-beta and gamma: z = A x+ + B x- + c, S = mask R / stab(z),
