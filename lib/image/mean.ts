@@ -43,8 +43,17 @@ function looksBinary(buf: Buffer): boolean {
   return buf.length === 0;
 }
 
-/** Mean value lookup in blob channel order (BGR for 3-channel nets) at mean-image coordinates. */
-export type MeanLookup = (blobChannel: number, row: number, col: number) => number;
+/**
+ * Where the mean value of blob channel c (BGR for 3-channel nets) at mean-image row r, column
+ * col is: `data[channelStart[c] + r * rowStride + col * colStride]`. Strides, not a function,
+ * so that preprocessing's per-pixel loop walks the mean as plain array reads.
+ */
+export interface MeanLookup {
+  data: Float32Array | Float64Array | number[];
+  channelStart: number[];
+  rowStride: number;
+  colStride: number;
+}
 
 /**
  * Checks the mean against the net input (channels, at least S×S — the original's check was
@@ -67,9 +76,7 @@ export function meanLookup(mean: InputMean, netChannels: number, size: number, c
   }
   const plane = height * width;
   const reversed = mean.mode === 2;
-  const channelOf = (c: number) => (reversed ? channels - 1 - c : c);
-  if (compat && mean.mode !== 0) {
-    return (c, r, col) => data[channelOf(c) * plane + r + col * height];
-  }
-  return (c, r, col) => data[channelOf(c) * plane + r * width + col];
+  const channelStart = Array.from({ length: channels }, (_, c) => (reversed ? channels - 1 - c : c) * plane);
+  if (compat && mean.mode !== 0) return { data, channelStart, rowStride: 1, colStride: height };
+  return { data, channelStart, rowStride: width, colStride: 1 };
 }

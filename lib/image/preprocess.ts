@@ -333,22 +333,45 @@ function cropAndNormalise(
   const blob = new Float32Array(netChannels * plane);
   const asInputted = new Uint8Array(plane * 3);
   const to255 = 255 / 65535; // Q16 → 0..255; exact for 8-bit sources (65535 = 257·255)
+  // Without a mean every read lands on one zero (q·to255 − 0 is q·to255 exactly).
+  const m = lookup ?? { data: new Float32Array(1), channelStart: [0, 0, 0], rowStride: 0, colStride: 0 };
+  const md = m.data;
+  const colSrc = new Int32Array(S);
+  const colMean = new Int32Array(S);
+  for (let x = 0; x < S; x++) {
+    colSrc[x] = cols.src[x] * 3;
+    colMean[x] = cols.mean[x] * m.colStride;
+  }
   for (let y = 0; y < S; y++) {
-    const sy = rows.src[y];
-    const my = rows.mean[y];
-    for (let x = 0; x < S; x++) {
-      const at = (sy * w + cols.src[x]) * 3;
-      const mx = cols.mean[x];
-      const o = y * S + x;
-      if (netChannels === 3) {
-        for (let c = 0; c < 3; c++) {
-          const q = data[at + 2 - c]; // blob channel c (BGR) = image channel 2 − c (RGB)
-          blob[c * plane + o] = q * to255 - (lookup ? lookup(c, my, mx) : 0);
-          asInputted[3 * o + c] = Math.round(data[at + c] * to255);
-        }
-      } else {
+    const rowAt = rows.src[y] * w * 3;
+    const meanRow = rows.mean[y] * m.rowStride;
+    const o0 = y * S;
+    if (netChannels === 3) {
+      // blob channel c (BGR) = image channel 2 − c (RGB)
+      const mB = m.channelStart[0] + meanRow;
+      const mG = m.channelStart[1] + meanRow;
+      const mR = m.channelStart[2] + meanRow;
+      for (let x = 0; x < S; x++) {
+        const at = rowAt + colSrc[x];
+        const mx = colMean[x];
+        const o = o0 + x;
+        const r = data[at];
+        const g = data[at + 1];
+        const b = data[at + 2];
+        blob[o] = b * to255 - md[mB + mx];
+        blob[plane + o] = g * to255 - md[mG + mx];
+        blob[2 * plane + o] = r * to255 - md[mR + mx];
+        asInputted[3 * o] = Math.round(r * to255);
+        asInputted[3 * o + 1] = Math.round(g * to255);
+        asInputted[3 * o + 2] = Math.round(b * to255);
+      }
+    } else {
+      const m0 = m.channelStart[0] + meanRow;
+      for (let x = 0; x < S; x++) {
+        const at = rowAt + colSrc[x];
+        const o = o0 + x;
         const g = toGrey(data[at], data[at + 1], data[at + 2]);
-        blob[o] = g * to255 - (lookup ? lookup(0, my, mx) : 0);
+        blob[o] = g * to255 - md[m0 + colMean[x]];
         asInputted[3 * o] = asInputted[3 * o + 1] = asInputted[3 * o + 2] = Math.round(g * to255);
       }
     }
