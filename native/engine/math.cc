@@ -219,6 +219,20 @@ void MultiplyInPlace(float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] *= b[i];
 }
 
+bool AllFinite(const float* a, int64_t n) {
+  // An or-reduction over a compare of the bits vectorises; std::isfinite per value with an
+  // early exit does not, and ran at ~3 ns per weight.
+  constexpr uint32_t kExponent = 0x7f800000u;
+  uint32_t any_bad = 0;
+#pragma omp parallel for simd schedule(static) reduction(| : any_bad) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, a + i, sizeof bits);
+    any_bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+  }
+  return any_bad == 0;
+}
+
 void Transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
   constexpr int64_t kBlock = 32;
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock)

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/math.h"
+
 namespace caffe_lrp {
 namespace {
 
@@ -264,9 +266,7 @@ std::vector<std::string> Net::NonFiniteWeights() const {
   std::vector<std::string> names;
   for (const auto& l : layers_) {
     bool bad = false;
-    for (const WeightBlob& b : l->def().blobs)
-      for (float v : b.data)
-        if (!std::isfinite(v)) { bad = true; break; }
+    for (const WeightBlob& b : l->def().blobs) bad = bad || !AllFinite(b.data.data(), static_cast<int64_t>(b.data.size()));
     if (bad) names.push_back(l->name());
   }
   return names;
