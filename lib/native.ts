@@ -87,7 +87,14 @@ export interface NativeNetInstance {
   reshape(batch: number): void;
   forward(inputs: Float32Array[]): Promise<NativeBlob[]>;
   backward(options: NativeBackwardOptions): Promise<NativeBackwardResult>;
+  /** `diff`: the blob's own after a training pass; relevance walks share diff memory between blobs whose lifetimes do not overlap. */
   blobData(name: string): { shape: number[]; data: Float32Array; diff: Float32Array };
+  /**
+   * The engine's byte accounting of blob memory at the current batch size: forward values,
+   * diff buffers (shared by lifetime; allocated at the first backward pass; one per blob
+   * once a training pass ran) and what one diff per blob would take.
+   */
+  memory(): { dataBytes: number; diffBytes: number; unsharedDiffBytes: number; diffBuffers: number; diffsAllocated: boolean; dedicatedDiffs: boolean };
   nonFiniteWeights(): string[];
   dispose(): void;
   /**
