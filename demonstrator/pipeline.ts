@@ -12,6 +12,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { CaffeLrpError } from '../lib/errors';
+import { loadNative } from '../lib/native';
 import type { Heatmap } from '../lib/heatmap';
 import { FileListEntry, OutputFiles, outputBase, outputFiles } from './filelist';
 import { writeAsInputtedPng, writeHeatmapPng } from '../lib/outputs/png-files';
@@ -67,6 +68,9 @@ interface Job {
 }
 
 export async function runPipeline(session: Session, entries: FileListEntry[], opts: PipelineOptions): Promise<PipelineResult> {
+  // A demonstrator is an application: it may set how the process allocates (see the README's
+  // Memory paragraph); a library user's process is left as it is.
+  loadNative().tuneAllocator?.();
   const batches = shardBatches(entries, session.batchSize, opts.shard);
 
   let failed = 0;
@@ -91,9 +95,26 @@ export async function runPipeline(session: Session, entries: FileListEntry[], op
   return { total: batches.reduce((n, b) => n + b.length, 0), failed };
 }
 
+/**
+ * Images of a batch prepared at the same time. Each one's decode runs off the main thread,
+ * but its crop and normalisation run on it and leave buffers that wait for the garbage
+ * collector: ten at once put ~45 MB of transient memory on top of the peak, two overlap
+ * decoding with that work almost as well (the batch is ready long before the engine is).
+ */
+const PREPARE_CONCURRENCY = 2;
+
 /** Output names, file checks, class range checks and preprocessing; never rejects. */
-function prepareBatch(session: Session, entries: FileListEntry[], cwd: string): Promise<Job[]> {
-  return Promise.all(entries.map((entry) => prepare(session, entry, cwd)));
+async function prepareBatch(session: Session, entries: FileListEntry[], cwd: string): Promise<Job[]> {
+  const jobs: Job[] = new Array(entries.length);
+  let nextIndex = 0;
+  const worker = async () => {
+    while (nextIndex < entries.length) {
+      const i = nextIndex++;
+      jobs[i] = await prepare(session, entries[i], cwd);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, entries.length) }, worker));
+  return jobs;
 }
 
 async function prepare(session: Session, entry: FileListEntry, cwd: string): Promise<Job> {
@@ -130,6 +151,11 @@ async function computeBatch(session: Session, jobs: Job[], conservation?: Conser
   } catch (e) {
     for (const j of ok) j.error = e;
     return;
+  }
+  // The engine has its copy of the input: only what the as-inputted PNG needs stays.
+  for (const j of ok) {
+    const pre = j.pre as Preprocessed;
+    j.pre = { ...pre, blob: new Float32Array(0) };
   }
   const classes = ok.map((j, i) => {
     j.scores = scores[i].subarray(0, session.numClasses);

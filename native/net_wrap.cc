@@ -328,6 +328,9 @@ Napi::Value NativeNet::Memory(const Napi::CallbackInfo& info) {
   o.Set("diffBuffers", static_cast<double>(m.diff_buffers));
   o.Set("diffsAllocated", m.diffs_allocated);
   o.Set("dedicatedDiffs", m.dedicated);
+  Napi::Array ws = Napi::Array::New(env, m.workspace_bytes.size());
+  for (size_t k = 0; k < m.workspace_bytes.size(); ++k) ws.Set(static_cast<uint32_t>(k), m.workspace_bytes[k]);
+  o.Set("workspaceBytes", ws);
   return o;
 }
 

@@ -200,6 +200,7 @@ Net::MemoryStats Net::Memory() const {
   m.diff_buffers = diff_plan_.sizes.size();
   m.diffs_allocated = diffs_bound_;
   m.dedicated = dedicated_diffs_;
+  for (int k = 0; k < Workspace::kSlots; ++k) m.workspace_bytes.push_back(sizeof(float) * static_cast<double>(ws_.Floats(k)));
   return m;
 }
 

@@ -87,6 +87,7 @@ class Net {
     double diff_bytes = 0;
     double unshared_diff_bytes = 0;
     size_t diff_buffers = 0;
+    std::vector<double> workspace_bytes;  // per scratch slot, as grown by the last passes
     bool diffs_allocated = false;
     bool dedicated = false;
   };

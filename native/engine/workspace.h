@@ -15,6 +15,8 @@ class Workspace {
     if (b.size() < n) b.resize(n);
     return b.data();
   }
+  // Floats held per slot (their capacity), for the engine's memory accounting.
+  std::size_t Floats(int slot) const { return buffers_[slot].capacity(); }
   void Release() {
     for (auto& b : buffers_) std::vector<float>().swap(b);
   }
