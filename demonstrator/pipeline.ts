@@ -96,24 +96,32 @@ export async function runPipeline(session: Session, entries: FileListEntry[], op
 }
 
 /**
- * Images of a batch prepared at the same time. Each one's decode runs off the main thread,
- * but its crop and normalisation run on it and leave buffers that wait for the garbage
- * collector: ten at once put ~45 MB of transient memory on top of the peak, two overlap
- * decoding with that work almost as well (the batch is ready long before the engine is).
+ * Images of a batch prepared, and written, at the same time. Decoding and encoding run off
+ * the main thread, but cropping, normalising and colouring run on it and leave buffers that
+ * wait for the garbage collector: ten images at once put ~50 MB of transient memory on top of
+ * the engine's peak each time. Two keep both cores busy; the next batch is still ready, and
+ * this one written, long before the engine has finished its batch.
  */
-const PREPARE_CONCURRENCY = 2;
+const IMAGES_IN_FLIGHT = 2;
+
+/** fn(items[i], i) for every item, at most `limit` running at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 /** Output names, file checks, class range checks and preprocessing; never rejects. */
 async function prepareBatch(session: Session, entries: FileListEntry[], cwd: string): Promise<Job[]> {
   const jobs: Job[] = new Array(entries.length);
-  let nextIndex = 0;
-  const worker = async () => {
-    while (nextIndex < entries.length) {
-      const i = nextIndex++;
-      jobs[i] = await prepare(session, entries[i], cwd);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, entries.length) }, worker));
+  await eachLimited(entries, IMAGES_IN_FLIGHT, async (entry, i) => {
+    jobs[i] = await prepare(session, entry, cwd);
+  });
   return jobs;
 }
 
@@ -183,20 +191,21 @@ async function computeBatch(session: Session, jobs: Job[], conservation?: Conser
 
 /** The output files of every good image of a batch (each file atomically). */
 async function writeBatch(session: Session, jobs: Job[], minimal: boolean): Promise<void> {
-  await Promise.all(
-    jobs.map(async (j) => {
-      if (j.error !== undefined) return;
-      const files = j.files as OutputFiles;
-      const hm = j.heatmap as Heatmap;
-      const pre = j.pre as Preprocessed;
-      const writes = [writeRawhm(files.rawhm, hm), writeTopScores(files.scores, j.scores as Float32Array)];
-      if (!minimal) {
-        writes.push(writeHeatmapPng(files.heatmap, hm, session.config.heatmapColormap));
-        writes.push(writeAsInputtedPng(files.asInputted, pre.asInputted, pre.width, pre.height));
-      }
-      const settled = await Promise.allSettled(writes);
-      const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (bad) j.error = bad.reason;
-    }),
-  );
+  await eachLimited(jobs, IMAGES_IN_FLIGHT, async (j) => {
+    if (j.error !== undefined) return;
+    const files = j.files as OutputFiles;
+    const hm = j.heatmap as Heatmap;
+    const pre = j.pre as Preprocessed;
+    const writes = [writeRawhm(files.rawhm, hm), writeTopScores(files.scores, j.scores as Float32Array)];
+    if (!minimal) {
+      writes.push(writeHeatmapPng(files.heatmap, hm, session.config.heatmapColormap));
+      writes.push(writeAsInputtedPng(files.asInputted, pre.asInputted, pre.width, pre.height));
+    }
+    const settled = await Promise.allSettled(writes);
+    const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (bad) j.error = bad.reason;
+    // Written: the buffers can go before the rest of the batch is done.
+    j.heatmap = undefined;
+    j.pre = undefined;
+  });
 }
