@@ -225,6 +225,18 @@ void Net::Forward() {
     layers_[i]->Forward(bottoms_[i], tops_[i], ws_);
   }
   forward_done_ = true;
+  AfterPass(&forward_ran_, backward_ran_);
+}
+
+void Net::AfterPass(bool* mine_ran, bool other_ran) {
+  // The forward pass and the relevance walk use different scratch slots (a convolution's
+  // columns; the epsilon rule's relevance columns): at batch 10 of CaffeNet each would keep
+  // 15-20 MB the other does not use, also while the caller works between passes. So once
+  // both kinds of pass have run, scratch lives for one pass only; growing it again costs
+  // ~10,000 page faults per batch of 10 (no change measured in the end-to-end run's time).
+  // Forward-only use keeps its scratch (nothing to gain from freeing it).
+  *mine_ran = true;
+  if (other_ran) ws_.Release();
 }
 
 bool Net::ExactBlobValue(const Blob* b, int64_t image, int64_t index, double* value) const {
@@ -302,6 +314,7 @@ BackwardResult Net::Backward(const BackwardRequest& r) {
       result.conservation.push_back(std::move(lc));
     }
   }
+  AfterPass(&backward_ran_, forward_ran_);
   const Blob& out = *bottoms_[r.end][0];
   result.shape = out.shape();
   result.data.assign(out.diff(), out.diff() + out.count());

@@ -109,6 +109,9 @@ class Net {
   DiffPlan PlanDiffs() const;
   void CheckBudget(double bytes, int64_t batch) const;
   void BindDiffs();
+  // Scratch after a pass (net.cc): freed once both a forward pass and a backward walk have run.
+  bool forward_ran_ = false, backward_ran_ = false;
+  void AfterPass(bool* mine_ran, bool other_ran);
   void Seed(const BackwardRequest& request);
   void ZeroUnreachedDiffs(const BackwardRequest& request);
   int ConsumerOf(const Blob* b) const;  // -1: no consumer

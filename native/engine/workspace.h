@@ -1,5 +1,5 @@
 // Workspace: scratch buffers shared by the layers of one Net, grown on demand and reused
-// across layers and calls, so hot paths do not allocate.
+// across the layers of a pass, so hot paths do not allocate (Net decides when to free them).
 #pragma once
 #include <cstddef>
 #include <memory>

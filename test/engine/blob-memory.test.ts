@@ -98,6 +98,8 @@ test('relevance with shared diffs equals relevance with one diff per blob (branc
     }
     expect(shared.memory().diffsAllocated).toBe(true);
     expect(shared.memory().dedicatedDiffs).toBe(false);
+    // Once forward passes and walks alternate, scratch lives for one pass only.
+    expect(shared.memory().workspaceBytes.every((b) => b === 0)).toBe(true);
   } finally {
     shared.dispose();
     dedicated.dispose();
@@ -109,6 +111,8 @@ test('blobData before any backward pass reports zero diffs; training after a res
   const net = new NativeNet(branchedNet(1));
   try {
     await net.forward([rand(3 * 8 * 8, 2)]);
+    // Forward-only use keeps its scratch (the convolutions' columns) from pass to pass.
+    expect(net.memory().workspaceBytes.some((b) => b > 0)).toBe(true);
     const b = net.blobData('pool');
     expect(b.diff).toHaveLength(b.data.length);
     expect(b.diff.every((v) => v === 0)).toBe(true);
