@@ -87,7 +87,14 @@ export interface NativeNetInstance {
   reshape(batch: number): void;
   forward(inputs: Float32Array[]): Promise<NativeBlob[]>;
   backward(options: NativeBackwardOptions): Promise<NativeBackwardResult>;
+  /** `diff`: the blob's own after a training pass; relevance walks share diff memory between blobs whose lifetimes do not overlap. */
   blobData(name: string): { shape: number[]; data: Float32Array; diff: Float32Array };
+  /**
+   * The engine's byte accounting of blob memory at the current batch size: forward values,
+   * diff buffers (shared by lifetime; allocated at the first backward pass; one per blob
+   * once a training pass ran), what one diff per blob would take, and the scratch slots' bytes.
+   */
+  memory(): { dataBytes: number; diffBytes: number; unsharedDiffBytes: number; diffBuffers: number; diffsAllocated: boolean; dedicatedDiffs: boolean; workspaceBytes: number[] };
   nonFiniteWeights(): string[];
   dispose(): void;
   /**
@@ -111,6 +118,12 @@ export interface NativeModule {
   blasInfo(): { coreName: string; threads: number; threading: 'sequential' | 'pthreads' | 'openmp'; skinnyKernels: 'avx512' | 'avx2' | 'none' };
   /** The `_rawhm.txt` text of a C x H x W map, formatted by the C library's %g off the main thread. */
   formatRawhm(data: Float32Array, channels: number, height: number, width: number): Promise<Buffer>;
+  /**
+   * Process-wide glibc malloc settings for applications (the demonstrators call it; the library
+   * never does): fixed 128 KiB mmap threshold, at most two arenas. False where not applied.
+   * Absent from addons built before it.
+   */
+  tuneAllocator?(): boolean;
 }
 
 let cached: NativeModule | undefined;

@@ -1,6 +1,8 @@
-// Module entry: exports the NativeNet class, the supported layer list and the sgemm probe.
+// Module entry: exports the NativeNet class, the supported layer list, the sgemm probe and the
+// demonstrators' allocator settings.
 #include <napi.h>
 
+#include "allocator.h"
 #include "engine/layer.h"
 #include "net_wrap.h"
 #include "text_writer.h"
@@ -14,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readBandwidthGBps", Napi::Function::New(env, caffe_lrp::ReadBandwidthGBps));
   exports.Set("blasInfo", Napi::Function::New(env, caffe_lrp::DescribeBlas));
   exports.Set("formatRawhm", Napi::Function::New(env, caffe_lrp::FormatRawhm));
+  exports.Set("tuneAllocator", Napi::Function::New(env, caffe_lrp::TuneAllocator));
   return exports;
 }
 

@@ -168,6 +168,7 @@ Napi::Function NativeNet::Define(Napi::Env env) {
                       InstanceMethod<&NativeNet::Outputs>("outputs"), InstanceMethod<&NativeNet::Reshape>("reshape"),
                       InstanceMethod<&NativeNet::Forward>("forward"), InstanceMethod<&NativeNet::Backward>("backward"),
                       InstanceMethod<&NativeNet::BlobData>("blobData"),
+                      InstanceMethod<&NativeNet::Memory>("memory"),
                       InstanceMethod<&NativeNet::NonFiniteWeights>("nonFiniteWeights"),
                       InstanceMethod<&NativeNet::Dispose>("dispose"),
                       InstanceMethod<&NativeNet::TrainBackward>("trainBackward"),
@@ -309,7 +310,27 @@ Napi::Value NativeNet::BlobData(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("shape", ShapeArray(env, b->shape()));
   o.Set("data", CopyToJs(env, b->data(), static_cast<size_t>(b->count())));
-  o.Set("diff", CopyToJs(env, b->diff(), static_cast<size_t>(b->count())));
+  // Diffs are shared between blobs by lifetime (diff_plan.h): after a relevance walk only a
+  // blob of its last layer's bottoms is sure to hold its own; zeros before any backward pass.
+  const size_t n = static_cast<size_t>(b->count());
+  o.Set("diff", b->has_diff() ? CopyToJs(env, b->diff(), n) : Napi::Float32Array::New(env, n));
+  return o;
+}
+
+Napi::Value NativeNet::Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureIdle(env, "memory");
+  const Net::MemoryStats m = net().Memory();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dataBytes", m.data_bytes);
+  o.Set("diffBytes", m.diff_bytes);
+  o.Set("unsharedDiffBytes", m.unshared_diff_bytes);
+  o.Set("diffBuffers", static_cast<double>(m.diff_buffers));
+  o.Set("diffsAllocated", m.diffs_allocated);
+  o.Set("dedicatedDiffs", m.dedicated);
+  Napi::Array ws = Napi::Array::New(env, m.workspace_bytes.size());
+  for (size_t k = 0; k < m.workspace_bytes.size(); ++k) ws.Set(static_cast<uint32_t>(k), m.workspace_bytes[k]);
+  o.Set("workspaceBytes", ws);
   return o;
 }
 

@@ -29,6 +29,8 @@ class NativeNet : public Napi::ObjectWrap<NativeNet> {
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Backward(const Napi::CallbackInfo& info);
   Napi::Value BlobData(const Napi::CallbackInfo& info);
+  // The engine's own byte accounting of blob memory (Net::MemoryStats).
+  Napi::Value Memory(const Napi::CallbackInfo& info);
   Napi::Value NonFiniteWeights(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   void EnsureIdle(Napi::Env env, const char* what);

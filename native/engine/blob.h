@@ -1,5 +1,7 @@
 // Blob: a float32 tensor with Caffe's row-major N x C x H x W layout and two arrays:
-// `data` (forward values) and `diff` (relevance or gradient during a backward pass).
+// `data` (forward values, owned) and `diff` (relevance or gradient during a backward pass,
+// memory the Net lends: blobs whose backward lifetimes do not overlap share it, see
+// diff_plan.h).
 #pragma once
 #include <algorithm>
 #include <string>
@@ -30,24 +32,24 @@ class Blob {
     count_ = Count(shape);
     shape_ = shape;
   }
-  void Allocate() {
-    data_.assign(static_cast<size_t>(count_), 0.0f);
-    diff_.assign(static_cast<size_t>(count_), 0.0f);
-  }
-  bool allocated() const { return static_cast<int64_t>(data_.size()) == count_ && static_cast<int64_t>(diff_.size()) == count_; }
+  void Allocate() { data_.assign(static_cast<size_t>(count_), 0.0f); }
+  bool allocated() const { return static_cast<int64_t>(data_.size()) == count_; }
+  // The diff: count() floats the Net keeps alive (nullptr: none bound yet).
+  void BindDiff(float* diff) { diff_ = diff; }
+  bool has_diff() const { return diff_ != nullptr; }
 
   float* data() { return data_.data(); }
   const float* data() const { return data_.data(); }
-  float* diff() { return diff_.data(); }
-  const float* diff() const { return diff_.data(); }
-  void ZeroDiff() { std::fill(diff_.begin(), diff_.end(), 0.0f); }
+  float* diff() { return diff_; }
+  const float* diff() const { return diff_; }
+  void ZeroDiff() { std::fill(diff_, diff_ + count_, 0.0f); }
 
  private:
   std::string name_;
   Shape shape_;
   int64_t count_ = 0;
   std::vector<float> data_;
-  std::vector<float> diff_;
+  float* diff_ = nullptr;
 };
 
 using Blobs = std::vector<Blob*>;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/blob.h"
+#include "engine/diff_plan.h"
 #include "engine/layer.h"
 
 namespace caffe_lrp {
@@ -78,6 +79,20 @@ class Net {
   std::vector<std::string> NonFiniteWeights() const;
   void ReleaseScratch() { ws_.Release(); }
 
+  // Bytes of the blobs' forward values and of their diff buffers (planned at the current
+  // batch size, allocated at the first backward pass; `dedicated`: every blob its own diff,
+  // as after a training pass), and what one diff per blob would take.
+  struct MemoryStats {
+    double data_bytes = 0;
+    double diff_bytes = 0;
+    double unshared_diff_bytes = 0;
+    size_t diff_buffers = 0;
+    std::vector<double> workspace_bytes;  // per scratch slot, as grown by the last passes
+    bool diffs_allocated = false;
+    bool dedicated = false;
+  };
+  MemoryStats Memory() const;
+
   // Training (net_training.cc). The toolbox's backward pass: start's top 0 diff becomes
   // `seed` (count values), then BackwardTraining from start down to layer `end`.
   void BackwardTraining(int start, int end, const float* seed, int64_t count);
@@ -89,6 +104,14 @@ class Net {
 
  private:
   void ReshapeTo(int64_t batch);
+  // Diff memory (diff_plan.h): the plan for the current shapes, and binding it to the blobs.
+  std::vector<DiffLifetime> DiffLifetimes() const;
+  DiffPlan PlanDiffs() const;
+  void CheckBudget(double bytes, int64_t batch) const;
+  void BindDiffs();
+  // Scratch after a pass (net.cc): freed once both a forward pass and a backward walk have run.
+  bool forward_ran_ = false, backward_ran_ = false;
+  void AfterPass(bool* mine_ran, bool other_ran);
   void Seed(const BackwardRequest& request);
   void ZeroUnreachedDiffs(const BackwardRequest& request);
   int ConsumerOf(const Blob* b) const;  // -1: no consumer
@@ -107,6 +130,11 @@ class Net {
   int64_t batch_ = 0;
   bool forward_done_ = false;
   int training_lowest_ = -1;  // lowest layer whose tops hold training diffs (-1: none)
+  // Training reads diffs after its walk: from the first training pass on, every blob keeps its own.
+  bool dedicated_diffs_ = false;
+  DiffPlan diff_plan_;
+  std::vector<std::vector<float>> diff_buffers_;
+  bool diffs_bound_ = false;
   Workspace ws_;
 };
 

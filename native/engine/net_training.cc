@@ -28,6 +28,17 @@ void Net::BackwardTraining(int start, int end, const float* seed, int64_t count)
   for (int i = end + 1; i <= start; ++i)
     if (bottoms_[i].size() != 1 || tops_[i - 1].size() != 1 || bottoms_[i][0] != tops_[i - 1][0])
       throw EngineError("training: layer '" + layers_[i]->name() + "' does not read the single output of the layer before it (training needs a chain)");
+  if (!dedicated_diffs_) {
+    // AccumulateBlobGradients reads the tops' diffs after the walk: no sharing from now on.
+    DiffPlan plan = PlanDedicatedDiffs(DiffLifetimes());
+    double bytes = plan.Bytes();
+    for (const auto& b : blob_storage_) bytes += sizeof(float) * static_cast<double>(b->count());
+    CheckBudget(bytes, batch_);
+    dedicated_diffs_ = true;
+    diff_plan_ = std::move(plan);
+    diffs_bound_ = false;
+  }
+  BindDiffs();
   training_lowest_ = -1;
   std::copy(seed, seed + count, top->diff());
   for (int i = start; i > end; --i) layers_[i]->BackwardTraining(bottoms_[i], tops_[i], ws_);
