@@ -120,7 +120,7 @@ export interface NativeModule {
   formatRawhm(data: Float32Array, channels: number, height: number, width: number): Promise<Buffer>;
   /**
    * Process-wide glibc malloc settings for applications (the demonstrators call it; the library
-   * never does): fixed 128 KiB mmap threshold, at most two arenas. False where not applied.
+   * never does): fixed 4 MiB mmap threshold, at most two arenas. False where not applied.
    * Absent from addons built before it.
    */
   tuneAllocator?(): boolean;

@@ -5,7 +5,7 @@
 
 namespace caffe_lrp {
 
-// tuneAllocator(): on glibc, a fixed 128 KiB mmap threshold and at most two malloc arenas;
+// tuneAllocator(): on glibc, a fixed 4 MiB mmap threshold and at most two malloc arenas;
 // returns whether the settings were applied (false elsewhere).
 Napi::Value TuneAllocator(const Napi::CallbackInfo& info);
 
