@@ -218,7 +218,9 @@ void ConvolutionLayer::BackwardRelevance(const Blobs& bottom, const Blobs& top, 
       low_cols = ConstantColumns(rule.low, count, cp, "low");
       high_cols = ConstantColumns(rule.high, count, cp, "high");
     }
-    float* rcols = ws.Get(2, static_cast<size_t>(kg * cp));
+    // Slot 0 holds the forward pass's columns; rules that do not read x in column form put
+    // their relevance columns there, so that a net keeps one column buffer, not two.
+    float* rcols = ws.Get(cols != nullptr ? 2 : 0, static_cast<size_t>(kg * cp));
     const float* xb = bottom[0]->data() + first * image_size;
     float* diff = bottom[0]->diff() + first * image_size;
     std::fill(diff, diff + count * image_size, 0.0f);
