@@ -231,11 +231,13 @@ void Net::Forward() {
 }
 
 void Net::AfterPass(bool* mine_ran, bool other_ran) {
-  // The forward pass and the relevance walk use different scratch slots (a convolution's
-  // columns; the epsilon rule's relevance columns): at batch 10 of CaffeNet each would keep
-  // 15-20 MB the other does not use, also while the caller works between passes. So once
-  // both kinds of pass have run, scratch lives for one pass only; growing it again costs
-  // ~10,000 page faults per batch of 10 (no change measured in the end-to-end run's time).
+  // The forward pass and the relevance walk share only slot 0 (the convolutions' columns);
+  // the walk's other slots (batch layout copies, the rules' quotients and sums) and the
+  // forward pass's output slot would each stay allocated while the other kind of pass runs
+  // and while the caller works between passes. So once both kinds of pass have run, scratch
+  // lives for one pass only. Growing it again costs ~10,000 page faults per batch of 10: on
+  // the busy Zen 3 host of 2026-12-02 an interleaved A/B put that at roughly 4-8 % of the
+  // epsilon row's time, for a saving within the end-to-end run's RSS spread (see README).
   // Forward-only use keeps its scratch (nothing to gain from freeing it).
   *mine_ran = true;
   if (other_ran) ws_.Release();
